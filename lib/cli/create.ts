@@ -1,0 +1,41 @@
+import { RuntimeError } from "../errors.ts";
+import { createContainer } from "../runtime/create.ts";
+import type { Command } from "./command.ts";
+
+/** `create [--bundle DIR] [--pid-file FILE] ID`. */
+export const createCommand: Command = {
+  name: "create",
+  summary:
+    "Create a container from an OCI bundle: find the processor named by the remoteproc.name annotation, claim it, " +
+    "copy the firmware (process.args[0] in the rootfs) into the firmware directory and start a proxy that waits for start.",
+  synopsis: "[--bundle DIR] [--pid-file FILE] ID",
+  example: "remoteproc-runtime create --bundle /var/lib/bundles/blink --pid-file /run/blink.pid blink",
+  arity: [1, 1],
+  flags: {
+    bundle: {
+      type: "string",
+      short: "b",
+      arg: "DIR",
+      help: "bundle directory (default: the current directory)",
+    },
+    "pid-file": { type: "string", arg: "FILE", help: "write the proxy's pid to FILE" },
+    "console-socket": { type: "string", arg: "PATH", help: "refused: a remote processor has no terminal" },
+    "no-pivot": { type: "boolean", help: "no root file system is mounted", ignored: true },
+    "no-new-keyring": { type: "boolean", help: "no session keyring is used", ignored: true },
+    "preserve-fds": { type: "string", arg: "N", help: "no process inherits descriptors", ignored: true },
+    "pidfd-socket": { type: "string", arg: "PATH", help: "no pidfd is handed out", ignored: true },
+  },
+  async run(args, ctx) {
+    if (args.flags["console-socket"] !== undefined) {
+      throw new RuntimeError(
+        "unsupported",
+        "a remote processor has no terminal, so --console-socket is not supported; run the container without -t/--tty",
+      );
+    }
+    await createContainer(ctx, {
+      id: args.positionals[0],
+      bundle: (args.flags.bundle as string | undefined) ?? ".",
+      pidFile: args.flags["pid-file"] as string | undefined,
+    });
+  },
+};

@@ -1,0 +1,223 @@
+import denoJson from "../../deno.json" with { type: "json" };
+import { resolveSettings } from "../config/settings.ts";
+import { RuntimeError } from "../errors.ts";
+import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
+import type { RuntimeContext } from "../runtime/context.ts";
+import { type Command, commandHelp, parseCommandArgs } from "./command.ts";
+import { ProxyExit } from "./proxy.ts";
+
+/** Where a CLI run writes. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const encoder = new TextEncoder();
+const STD_IO: CliIo = {
+  stdout: (text) => Deno.stdout.writeSync(encoder.encode(text + "\n")),
+  stderr: (text) => Deno.stderr.writeSync(encoder.encode(text + "\n")),
+};
+
+/** Each command's module is loaded only when that command runs, so every command starts fast. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  create: {
+    summary: "create a container from a bundle",
+    load: async () => (await import("./create.ts")).createCommand,
+  },
+  start: {
+    summary: "boot a created container's firmware",
+    load: async () => (await import("./start.ts")).startCommand,
+  },
+  state: {
+    summary: "print a container's OCI state",
+    load: async () => (await import("./state.ts")).stateCommand,
+  },
+  kill: {
+    summary: "stop a container (TERM, INT or KILL)",
+    load: async () => (await import("./kill.ts")).killCommand,
+  },
+  delete: { summary: "delete a container", load: async () => (await import("./delete.ts")).deleteCommand },
+};
+const HIDDEN: Record<string, () => Promise<Command>> = {
+  proxy: async () => (await import("./proxy.ts")).proxyCommand,
+};
+
+interface GlobalFlags {
+  root?: string;
+  hostRoot?: string;
+  config?: string;
+  log?: string;
+  logFormat: "text" | "json";
+  help: boolean;
+  version: boolean;
+}
+
+const VALUE_FLAGS = ["root", "host-root", "config", "log", "log-format", "rootless", "criu"];
+const BOOLEAN_FLAGS = ["debug", "systemd-cgroup", "help", "version"];
+
+/**
+ * Runs the command line `argv` and returns the exit code: 0 on success, 1 with one line on stderr on any
+ * error (also written to the --log file when one is given). Only main.ts exits.
+ *
+ * @example
+ * ```ts
+ * Deno.exit(await runCli(["--root", "/tmp/r", "state", "fw1"]));
+ * ```
+ */
+export async function runCli(argv: string[], io: CliIo = STD_IO): Promise<number> {
+  let globals: GlobalFlags = { logFormat: "text", help: false, version: false };
+  try {
+    const split = splitGlobalFlags(argv);
+    globals = split.globals;
+    if (globals.version) {
+      io.stdout(`remoteproc-runtime version ${denoJson.version}\nspec: 1.2.0\ndeno: ${Deno.version.deno}`);
+      return 0;
+    }
+    const [name, ...rest] = split.rest;
+    if (name === undefined || globals.help) {
+      io.stdout(mainHelp());
+      return name === undefined && !globals.help ? 1 : 0;
+    }
+    if (name === "help") {
+      if (rest.length === 0) {
+        io.stdout(mainHelp());
+        return 0;
+      }
+      io.stdout(commandHelp(await loadCommand(rest[0])));
+      return 0;
+    }
+    const command = await loadCommand(name);
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.stdout(commandHelp(command));
+      return 0;
+    }
+    const args = parseCommandArgs(command, rest);
+    const ctx = command.needsContext === false ? ({} as RuntimeContext) : await buildContext(globals);
+    await command.run(args, ctx, { out: io.stdout });
+    return 0;
+  } catch (err) {
+    if (err instanceof ProxyExit) return err.code;
+    const message = err instanceof RuntimeError ? err.message : `internal error: ${describe(err)}`;
+    io.stderr(message);
+    if (globals.log) appendLog(globals.log, globals.logFormat, message);
+    return 1;
+  }
+}
+
+async function loadCommand(name: string): Promise<Command> {
+  const entry = COMMANDS[name];
+  if (entry) return await entry.load();
+  const hidden = HIDDEN[name];
+  if (hidden) return await hidden();
+  throw new RuntimeError(
+    "usage",
+    `unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(", ")} (see --help)`,
+  );
+}
+
+async function buildContext(globals: GlobalFlags): Promise<RuntimeContext> {
+  const settings = await resolveSettings(
+    { root: globals.root, hostRoot: globals.hostRoot, config: globals.config },
+    { uid: Deno.uid(), xdgRuntimeDir: Deno.env.get("XDG_RUNTIME_DIR"), cwd: Deno.cwd() },
+  );
+  return { ...settings, self: selfCommand(currentSelfExecInfo()), cwd: Deno.cwd() };
+}
+
+/** Splits the global flags (before the command) from the command and its arguments. */
+function splitGlobalFlags(argv: string[]): { globals: GlobalFlags; rest: string[] } {
+  const globals: GlobalFlags = { logFormat: "text", help: false, version: false };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith("-") || arg === "-") break;
+    if (arg === "--") {
+      i++;
+      break;
+    }
+    if (arg === "-h") {
+      globals.help = true;
+      continue;
+    }
+    if (arg === "-v") {
+      globals.version = true;
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.replace(/^--?/, "").slice(0, eq < 0 ? undefined : eq - arg.match(/^--?/)![0].length);
+    if (BOOLEAN_FLAGS.includes(name)) {
+      if (name === "help") globals.help = true;
+      if (name === "version") globals.version = true;
+      continue;
+    }
+    if (!VALUE_FLAGS.includes(name)) {
+      throw new RuntimeError(
+        "usage",
+        `unknown global flag ${arg.split("=")[0]}; accepted: ${
+          [...VALUE_FLAGS, ...BOOLEAN_FLAGS].map((f) => `--${f}`).join(", ")
+        }`,
+      );
+    }
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      if (i + 1 >= argv.length) throw new RuntimeError("usage", `global flag --${name} needs a value`);
+      value = argv[++i];
+    }
+    if (name === "root") globals.root = nonEmpty(name, value);
+    else if (name === "host-root") globals.hostRoot = nonEmpty(name, value);
+    else if (name === "config") globals.config = nonEmpty(name, value);
+    else if (name === "log") globals.log = value === "" ? undefined : value;
+    else if (name === "log-format") {
+      if (value !== "text" && value !== "json") {
+        throw new RuntimeError("usage", `--log-format must be text or json, not ${JSON.stringify(value)}`);
+      }
+      globals.logFormat = value;
+    }
+  }
+  return { globals, rest: argv.slice(i) };
+}
+
+function nonEmpty(flag: string, value: string): string {
+  if (value === "") throw new RuntimeError("usage", `--${flag} needs a non-empty value`);
+  return value;
+}
+
+function appendLog(path: string, format: "text" | "json", message: string): void {
+  const time = new Date().toISOString();
+  const line = format === "json"
+    ? JSON.stringify({ level: "error", msg: message, time })
+    : `time="${time}" level=error msg=${JSON.stringify(message)}`;
+  try {
+    Deno.writeTextFileSync(path, line + "\n", { append: true });
+  } catch {
+    // the message is on stderr already; a log that cannot be written must not hide it
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message.split("\n")[0] : String(err);
+}
+
+function mainHelp(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return [
+    "remoteproc-runtime: an OCI runtime that runs firmware on Linux remote processors (remoteproc)",
+    "",
+    "Usage: remoteproc-runtime [global flags] COMMAND [flags] [arguments]",
+    "",
+    "Commands:",
+    ...rows,
+    "  help         show help for a command (also: COMMAND --help)",
+    "",
+    "Global flags:",
+    "  --root DIR        state directory (default /run/remoteproc-runtime for root)",
+    "  --host-root DIR   take /sys and /lib/firmware under DIR (default /), e.g. a simulated processor",
+    "  --config FILE     JSONC configuration file (default /etc/remoteproc-runtime/config.jsonc)",
+    "  --log FILE        also write errors to FILE; --log-format text|json",
+    "  --debug, --systemd-cgroup, --rootless VALUE   accepted for runc compatibility and ignored",
+    "  --help, --version",
+    "",
+    "Example:",
+    "  remoteproc-runtime create --bundle ./bundle blink && remoteproc-runtime start blink",
+  ].join("\n");
+}

@@ -1,0 +1,15 @@
+import { startContainer } from "../runtime/start.ts";
+import type { Command } from "./command.ts";
+
+/** `start ID`. */
+export const startCommand: Command = {
+  name: "start",
+  summary: "Boot the firmware of a created container; returns once the processor runs.",
+  synopsis: "ID",
+  example: "remoteproc-runtime start blink",
+  arity: [1, 1],
+  flags: {},
+  async run(args, ctx) {
+    await startContainer(ctx, args.positionals[0]);
+  },
+};

@@ -1,0 +1,144 @@
+import { isAbsolute, resolve } from "node:path";
+import { fsError, RuntimeError } from "../errors.ts";
+import type { Timings } from "../store/record.ts";
+
+/** Where the configuration file is looked for when --config is not given. */
+export const DEFAULT_CONFIG_PATH = "/etc/remoteproc-runtime/config.jsonc";
+
+/** Default timings, in milliseconds. */
+export const DEFAULT_TIMINGS: Timings = {
+  startTimeoutMs: 10_000,
+  stopTimeoutMs: 10_000,
+  readyTimeoutMs: 10_000,
+  pollIntervalMs: 50,
+  recoveryGraceMs: 2_000,
+};
+
+/** The settings every operation works with. */
+export interface Settings {
+  /** State directory. */
+  root: string;
+  /** Prefix of every host path (sysfs, /lib/firmware). */
+  hostRoot: string;
+  timings: Timings;
+}
+
+/** What the command line said; undefined means "not given". */
+export interface SettingFlags {
+  root?: string;
+  hostRoot?: string;
+  config?: string;
+}
+
+/** The parts of the environment that defaults depend on. */
+export interface SettingEnv {
+  uid: number | null;
+  xdgRuntimeDir: string | undefined;
+  cwd: string;
+}
+
+const TIMING_KEYS = Object.keys(DEFAULT_TIMINGS) as (keyof Timings)[];
+const CONFIG_KEYS = ["root", "hostRoot", ...TIMING_KEYS];
+
+/**
+ * The default state directory: /run/remoteproc-runtime for root; `$XDG_RUNTIME_DIR/remoteproc-runtime` for
+ * others when that is set and not empty; else /tmp/remoteproc-runtime-UID.
+ *
+ * @example
+ * ```ts
+ * defaultStateRoot({ uid: 0, xdgRuntimeDir: "", cwd: "/" }); // "/run/remoteproc-runtime"
+ * ```
+ */
+export function defaultStateRoot(env: SettingEnv): string {
+  if (env.uid === 0) return "/run/remoteproc-runtime";
+  if (env.xdgRuntimeDir) return `${env.xdgRuntimeDir.replace(/\/+$/, "")}/remoteproc-runtime`;
+  return `/tmp/remoteproc-runtime-${env.uid ?? "user"}`;
+}
+
+/**
+ * Resolves the settings: a flag wins over the configuration file, which wins over the default.
+ *
+ * @example
+ * ```ts
+ * const settings = await resolveSettings({ root: "/tmp/r" }, { uid: 0, xdgRuntimeDir: "", cwd: "/" });
+ * ```
+ * @throws {RuntimeError} "invalid-config" for a malformed configuration file, naming file, line and column.
+ */
+export async function resolveSettings(flags: SettingFlags, env: SettingEnv): Promise<Settings> {
+  const file = await loadConfigFile(flags.config ?? DEFAULT_CONFIG_PATH, flags.config !== undefined);
+  const pick = (flag: string | undefined, key: "root" | "hostRoot", fallback: string) => {
+    const value = flag ?? (file[key] as string | undefined) ?? fallback;
+    return isAbsolute(value) ? value : resolve(env.cwd, value);
+  };
+  const root = pick(flags.root, "root", defaultStateRoot(env));
+  if (resolve(root) === "/") {
+    throw new RuntimeError("usage", "the state directory cannot be / ; choose another with --root");
+  }
+  const timings = { ...DEFAULT_TIMINGS };
+  for (const key of TIMING_KEYS) {
+    if (file[key] !== undefined) timings[key] = file[key] as number;
+  }
+  return { root, hostRoot: pick(flags.hostRoot, "hostRoot", "/"), timings };
+}
+
+async function loadConfigFile(path: string, required: boolean): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (!required && err instanceof Deno.errors.NotFound) return {};
+    throw fsError(err, "read configuration file", path, required ? "check the --config path" : "");
+  }
+  return await parseConfigText(text, path);
+}
+
+/**
+ * Parses and checks the JSONC text of a configuration file.
+ *
+ * @example
+ * ```ts
+ * await parseConfigText('{ "pollIntervalMs": 20 } // fast', "config.jsonc");
+ * ```
+ * @throws {RuntimeError} "invalid-config" naming file, line and column, or the key and what it must be.
+ */
+export async function parseConfigText(text: string, path: string): Promise<Record<string, unknown>> {
+  const { parse, printParseErrorCode } = await import("jsonc-parser");
+  const errors: import("jsonc-parser").ParseError[] = [];
+  const doc: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  if (errors.length > 0) {
+    const { offset, error } = errors[0];
+    const before = text.slice(0, offset);
+    const line = before.split("\n").length;
+    const column = offset - before.lastIndexOf("\n");
+    throw new RuntimeError(
+      "invalid-config",
+      `configuration file ${path}: line ${line}, column ${column}: ${printParseErrorCode(error)}`,
+    );
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw new RuntimeError("invalid-config", `configuration file ${path}: the top level must be an object`);
+  }
+  const values = doc as Record<string, unknown>;
+  for (const [key, value] of Object.entries(values)) {
+    if (!CONFIG_KEYS.includes(key)) {
+      throw new RuntimeError(
+        "invalid-config",
+        `configuration file ${path}: unknown key "${key}"; accepted keys: ${CONFIG_KEYS.join(", ")}`,
+      );
+    }
+    if (key === "root" || key === "hostRoot") {
+      if (typeof value !== "string" || value === "") {
+        throw new RuntimeError(
+          "invalid-config",
+          `configuration file ${path}: "${key}" must be a non-empty path`,
+        );
+      }
+    } else if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 3_600_000) {
+      throw new RuntimeError(
+        "invalid-config",
+        `configuration file ${path}: "${key}" must be a whole number of milliseconds from 1 to 3600000`,
+      );
+    }
+  }
+  return values;
+}

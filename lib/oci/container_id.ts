@@ -1,0 +1,32 @@
+import { RuntimeError } from "../errors.ts";
+
+const ID_PATTERN = /^[A-Za-z0-9_+.-]+$/;
+const MAX_ID_LENGTH = 1024;
+
+/**
+ * Checks a container id with runc's rules (`[A-Za-z0-9_+.-]`, not `.` or `..`) before it touches any path.
+ *
+ * @example
+ * ```ts
+ * validateContainerId("fw-1"); // ok
+ * ```
+ * @throws {RuntimeError} "invalid-id" naming the problem.
+ */
+export function validateContainerId(id: string): void {
+  if (id === "") {
+    throw new RuntimeError("invalid-id", "invalid container id: it is empty; give a non-empty id");
+  }
+  if (id === "." || id === ".." || !ID_PATTERN.test(id)) {
+    const shown = JSON.stringify(id.length > 80 ? id.slice(0, 80) + "..." : id);
+    throw new RuntimeError(
+      "invalid-id",
+      `invalid container id ${shown}: use only letters, digits and _ + . - (not "." or "..")`,
+    );
+  }
+  if (id.length > MAX_ID_LENGTH) {
+    throw new RuntimeError(
+      "invalid-id",
+      `invalid container id: it is ${id.length} characters long; use at most ${MAX_ID_LENGTH}`,
+    );
+  }
+}

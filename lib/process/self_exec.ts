@@ -1,0 +1,64 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** What decides how the runtime re-executes itself. */
+export interface SelfExecInfo {
+  /** `Deno.build.standalone`: true inside a `deno compile`d file. */
+  standalone: boolean;
+  /** `Deno.execPath()`: the compiled file, or the deno binary. */
+  execPath: string;
+  /** `Deno.mainModule`: the entry script's URL. */
+  mainModule: string;
+}
+
+/** A program and the arguments that come before the runtime's own arguments. */
+export interface SelfCommand {
+  command: string;
+  args: string[];
+}
+
+/**
+ * Permissions of the re-executed proxy under `deno run`. It only reads and writes sysfs, /proc and its state
+ * directory, but Deno refuses reads of /proc/PID and writes under /sys without --allow-all ("Requires all
+ * access"), whatever --allow-read/--allow-write say, so nothing narrower works.
+ */
+export const PROXY_PERMISSIONS = ["--allow-all"];
+
+/**
+ * V8 settings that shrink a long-lived, mostly idle proxy: a small young generation and a lean heap.
+ */
+export const PROXY_V8_FLAGS = "--max-semi-space-size=1,--max-old-space-size=16,--single-threaded-gc";
+
+/**
+ * How to run this program again: the compiled file runs itself; under `deno run` it runs
+ * `deno run <permissions> [--config deno.json] main.ts`.
+ *
+ * @example
+ * ```ts
+ * const self = selfCommand({ standalone: Deno.build.standalone, execPath: Deno.execPath(), mainModule: Deno.mainModule });
+ * new Deno.Command(self.command, { args: [...self.args, "proxy", dir] });
+ * ```
+ */
+export function selfCommand(info: SelfExecInfo): SelfCommand {
+  if (info.standalone) return { command: info.execPath, args: [] };
+  const args = ["run", "--quiet", "--no-prompt", ...PROXY_PERMISSIONS, `--v8-flags=${PROXY_V8_FLAGS}`];
+  if (info.mainModule.startsWith("file:")) {
+    const main = fileURLToPath(info.mainModule);
+    args.push("--config", join(dirname(main), "deno.json"), main);
+  } else {
+    args.push(info.mainModule);
+  }
+  return { command: info.execPath, args };
+}
+
+/**
+ * The {@link SelfExecInfo} of the running program.
+ *
+ * @example
+ * ```ts
+ * selfCommand(currentSelfExecInfo());
+ * ```
+ */
+export function currentSelfExecInfo(): SelfExecInfo {
+  return { standalone: Deno.build.standalone, execPath: Deno.execPath(), mainModule: Deno.mainModule };
+}

@@ -1,0 +1,156 @@
+import { join } from "node:path";
+import { fsError, RuntimeError } from "../errors.ts";
+
+/** One remote processor as found in /sys/class/remoteproc. */
+export interface Processor {
+  /** The N of remoteprocN. */
+  index: number;
+  /** Contents of the `name` attribute. */
+  name: string;
+  /** Host path of the sysfs directory (under the host root). */
+  dir: string;
+}
+
+/** The sysfs class directory under `hostRoot`. */
+export function remoteprocClassDir(hostRoot: string): string {
+  return join(hostRoot, "sys/class/remoteproc");
+}
+
+/**
+ * Lists the remote processors under `<hostRoot>/sys/class/remoteproc`, ordered by index. A missing class
+ * directory means there are none.
+ *
+ * @example
+ * ```ts
+ * for (const p of await listProcessors("/")) console.log(p.index, p.name);
+ * ```
+ * @throws {RuntimeError} when the directory cannot be read.
+ */
+export async function listProcessors(hostRoot: string): Promise<Processor[]> {
+  const classDir = remoteprocClassDir(hostRoot);
+  const found: Processor[] = [];
+  try {
+    for await (const entry of Deno.readDir(classDir)) {
+      const match = /^remoteproc(\d+)$/.exec(entry.name);
+      if (!match) continue;
+      const dir = join(classDir, entry.name);
+      let name: string;
+      try {
+        name = await readAttribute(dir, "name");
+      } catch {
+        continue; // a processor being removed while we look
+      }
+      found.push({ index: Number(match[1]), name, dir });
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw fsError(err, "read", classDir);
+  }
+  return found.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Finds the processor whose `name` attribute is `name`.
+ *
+ * @example
+ * ```ts
+ * const dsp = await findProcessor("/", "dsp0");
+ * ```
+ * @throws {RuntimeError} "not-found" listing the available processors.
+ */
+export async function findProcessor(hostRoot: string, name: string): Promise<Processor> {
+  const all = await listProcessors(hostRoot);
+  const match = all.find((p) => p.name === name);
+  if (match) return match;
+  const available = all.length === 0
+    ? `there are no remote processors in ${remoteprocClassDir(hostRoot)}`
+    : `available remote processors: ${all.map((p) => p.name).join(", ")}`;
+  throw new RuntimeError(
+    "not-found",
+    `remote processor ${name} does not exist; ${available}; set the remoteproc.name annotation to one of them`,
+  );
+}
+
+/**
+ * Reads a sysfs attribute and strips the kernel's trailing newline.
+ *
+ * @example
+ * ```ts
+ * await readAttribute("/sys/class/remoteproc/remoteproc0", "state"); // "offline"
+ * ```
+ * @throws {RuntimeError} naming the path when it cannot be read.
+ */
+export async function readAttribute(dir: string, attribute: string): Promise<string> {
+  const path = join(dir, attribute);
+  try {
+    const text = await Deno.readTextFile(path);
+    return text.endsWith("\n") ? text.slice(0, -1) : text;
+  } catch (err) {
+    throw fsError(err, "read", path);
+  }
+}
+
+/**
+ * Writes a value to a sysfs attribute the way the kernel expects it (one write, no newline). The kernel's
+ * answer (an errno) comes back as the error of this call and is authoritative. A read-only attribute
+ * (drivers that set sysfs_read_only) is reported before writing, since root could write a plain file.
+ *
+ * @example
+ * ```ts
+ * await writeAttribute(dir, "state", "start");
+ * ```
+ * @throws {RuntimeError} "permission" for a read-only attribute, "device" with the kernel's error otherwise.
+ */
+export async function writeAttribute(dir: string, attribute: string, value: string): Promise<void> {
+  const path = join(dir, attribute);
+  let mode: number | null;
+  try {
+    mode = (await Deno.stat(path)).mode;
+  } catch (err) {
+    throw fsError(err, "write", path);
+  }
+  if (mode !== null && (mode & 0o222) === 0) {
+    throw new RuntimeError(
+      "permission",
+      `cannot write ${path}: the attribute is read-only (mode ${
+        (mode & 0o777).toString(8)
+      }); this processor's driver does not let Linux control it`,
+    );
+  }
+  try {
+    await Deno.writeTextFile(path, value, { create: false });
+  } catch (err) {
+    throw fsError(err, "write", path, kernelHint(err, attribute, value));
+  }
+}
+
+function kernelHint(err: unknown, attribute: string, value: string): string {
+  if (err instanceof Deno.errors.Busy || (err instanceof Error && /EBUSY|busy/i.test(err.message))) {
+    return `the processor is not offline, so the kernel refused to change ${attribute}`;
+  }
+  if (attribute === "state" && value === "start" && err instanceof Deno.errors.NotFound) {
+    return "the kernel could not find the firmware file in its search path";
+  }
+  return "";
+}
+
+/**
+ * The directory the runtime stores firmware copies in: the kernel's custom firmware path when set (used
+ * exactly as written, since it is the path the kernel itself uses), else `<hostRoot>/lib/firmware`.
+ *
+ * @example
+ * ```ts
+ * await firmwareDirectory("/"); // "/lib/firmware"
+ * ```
+ * @throws {RuntimeError} when the parameter exists but cannot be read.
+ */
+export async function firmwareDirectory(hostRoot: string): Promise<string> {
+  const param = join(hostRoot, "sys/module/firmware_class/parameters/path");
+  let custom = "";
+  try {
+    custom = (await Deno.readTextFile(param)).replace(/\n+$/, "").trim();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "read", param);
+  }
+  return custom !== "" ? custom : join(hostRoot, "lib/firmware");
+}

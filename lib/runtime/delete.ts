@@ -1,0 +1,69 @@
+import { RuntimeError } from "../errors.ts";
+import { validateContainerId } from "../oci/container_id.ts";
+import { signalIfAlive } from "../process/proc.ts";
+import { releaseClaim } from "../store/claims.ts";
+import { containerDir, removeContainerDir } from "../store/container_store.ts";
+import { removeStoredFirmware } from "../store/firmware_store.ts";
+import { lockContainer } from "../store/lock.ts";
+import { loadContainer, notFound } from "./container.ts";
+import type { RuntimeContext } from "./context.ts";
+import { killProxy, stopOwnProcessor, waitForProxyExit } from "./stop.ts";
+
+/** How long a created container's proxy gets to exit on TERM before it is killed. */
+const CREATED_EXIT_MS = 2_000;
+
+/**
+ * Deletes a container: ends its proxy, stops the processor if it still runs this container's firmware,
+ * removes the stored firmware copy, releases the processor and removes the state directory. A running
+ * container needs `force`. With `force`, an unknown id is success (engines clean up that way).
+ *
+ * @example
+ * ```ts
+ * await deleteContainer(ctx, "fw1", { force: true });
+ * ```
+ * @throws {RuntimeError} "not-found", "invalid-state" (running without force), or why cleanup failed (the
+ * state is kept so the delete can be retried).
+ */
+export async function deleteContainer(
+  ctx: RuntimeContext,
+  id: string,
+  options: { force?: boolean } = {},
+): Promise<void> {
+  validateContainerId(id);
+  let dir: string;
+  try {
+    dir = (await loadContainer(ctx, id)).dir;
+  } catch (err) {
+    if (options.force && err instanceof RuntimeError && err.code === "not-found") return;
+    throw err;
+  }
+  let lock: Disposable;
+  try {
+    lock = await lockContainer(dir);
+  } catch {
+    if (options.force) return; // deleted by someone else meanwhile
+    throw notFound(id);
+  }
+  using _lock = lock;
+  try {
+    await Deno.lstat(containerDir(ctx.root, id));
+  } catch {
+    if (options.force) return;
+    throw notFound(id);
+  }
+  const c = await loadContainer(ctx, id);
+  if ((c.status === "running" || c.status === "creating") && !options.force) {
+    throw new RuntimeError(
+      "invalid-state",
+      `cannot delete container ${id} that is not stopped: ${c.status}; stop it first (kill ${id}) or use delete --force`,
+    );
+  }
+  if (c.status === "created" && (await signalIfAlive(c.proxy, "SIGTERM"))) {
+    await waitForProxyExit(id, c.proxy, CREATED_EXIT_MS).catch(() => {});
+  }
+  await killProxy(id, c.proxy);
+  await stopOwnProcessor(c.record);
+  if (c.record?.firmware) await removeStoredFirmware(c.record.firmware.path);
+  if (c.record?.processor) await releaseClaim(ctx.root, c.record.processor.name, id);
+  await removeContainerDir(c.dir);
+}

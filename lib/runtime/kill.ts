@@ -1,0 +1,49 @@
+import { RuntimeError } from "../errors.ts";
+import { parseSignal, signalAction } from "../process/signals.ts";
+import { signalIfAlive } from "../process/proc.ts";
+import { lockContainer } from "../store/lock.ts";
+import { loadContainer } from "./container.ts";
+import type { RuntimeContext } from "./context.ts";
+import { killProxy, stopOwnProcessor, waitForProxyExit } from "./stop.ts";
+
+/** Extra time given to the proxy beyond its own stop timeout. */
+const STOP_MARGIN_MS = 2_000;
+
+/**
+ * Sends a signal to a container and returns once its effect is done: TERM/INT stop the processor through
+ * the proxy; KILL kills the proxy and stops the processor directly. The container is stopped afterwards
+ * only because reality says so, never because a flag was set.
+ *
+ * @example
+ * ```ts
+ * await killContainer(ctx, "fw1", "TERM");
+ * ```
+ * @throws {RuntimeError} for an unknown or unsupported signal, a container that is not running, or a stop that
+ * did not complete.
+ */
+export async function killContainer(ctx: RuntimeContext, id: string, signalText = "SIGTERM"): Promise<void> {
+  const signal = parseSignal(signalText);
+  const action = signalAction(signal);
+  if (action === "unsupported") {
+    throw new RuntimeError(
+      "unsupported",
+      `signal ${signal.name} is not supported for a remote processor; use TERM or INT to stop it gracefully, or KILL to stop it at once`,
+    );
+  }
+  const first = await loadContainer(ctx, id);
+  using _lock = await lockContainer(first.dir);
+  const c = await loadContainer(ctx, id);
+  if (c.status !== "created" && c.status !== "running") {
+    throw new RuntimeError(
+      "invalid-state",
+      `container ${id} is not running (it is ${c.status}): container not running`,
+    );
+  }
+  if (action === "force-stop") {
+    await killProxy(id, c.proxy);
+  } else {
+    await signalIfAlive(c.proxy, signal.name as Deno.Signal);
+    await waitForProxyExit(id, c.proxy, (c.record?.timings.stopTimeoutMs ?? 10_000) + STOP_MARGIN_MS);
+  }
+  await stopOwnProcessor(c.record);
+}

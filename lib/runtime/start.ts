@@ -1,0 +1,68 @@
+import { RuntimeError } from "../errors.ts";
+import { isAlive, signalIfAlive } from "../process/proc.ts";
+import { markStartRequested, readBootReport } from "../store/container_store.ts";
+import { lockContainer } from "../store/lock.ts";
+import { delay } from "../util/wait.ts";
+import { loadContainer } from "./container.ts";
+import type { RuntimeContext } from "./context.ts";
+
+/** Extra time `start` gives the proxy beyond the boot timeout before it gives up waiting. */
+const START_MARGIN_MS = 2_000;
+
+/**
+ * Starts a created container: asks its proxy to boot the firmware and returns only once the processor
+ * runs. On failure the proxy exits and the container is stopped.
+ *
+ * @example
+ * ```ts
+ * await startContainer(ctx, "fw1");
+ * ```
+ * @throws {RuntimeError} "invalid-state" unless created; "device"/"timeout" with the reason the boot failed.
+ */
+export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
+  const first = await loadContainer(ctx, id);
+  using _lock = await lockContainer(first.dir);
+  const c = await loadContainer(ctx, id);
+  switch (c.status) {
+    case "created":
+      break;
+    case "stopped":
+      throw new RuntimeError(
+        "invalid-state",
+        `cannot start a container that has stopped: ${id}; delete it and create it again`,
+      );
+    case "running":
+      throw new RuntimeError("invalid-state", `cannot start an already running container: ${id}`);
+    case "creating":
+      throw new RuntimeError("invalid-state", `cannot start container ${id}: it is still being created`);
+  }
+  await markStartRequested(c.dir);
+  if (!(await signalIfAlive(c.proxy, "SIGUSR1"))) {
+    throw new RuntimeError(
+      "invalid-state",
+      `cannot start container ${id}: its proxy has exited; delete it and create it again`,
+    );
+  }
+  const timeout = (c.record?.timings.startTimeoutMs ?? 10_000) + START_MARGIN_MS;
+  const deadline = performance.now() + timeout;
+  while (true) {
+    const report = await readBootReport(c.dir);
+    if (report) {
+      if (report.ok) return;
+      throw new RuntimeError("device", `cannot start container ${id}: ${report.message}`);
+    }
+    if (!(await isAlive(c.proxy))) {
+      throw new RuntimeError(
+        "device",
+        `cannot start container ${id}: its proxy exited during the boot (see the container log)`,
+      );
+    }
+    if (performance.now() > deadline) {
+      throw new RuntimeError(
+        "timeout",
+        `cannot start container ${id}: no answer from its proxy within ${timeout} ms`,
+      );
+    }
+    await delay(2);
+  }
+}

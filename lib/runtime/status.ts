@@ -1,0 +1,40 @@
+import { processorCondition } from "../remoteproc/kernel_state.ts";
+
+/** The OCI statuses this runtime reports (never "paused"). */
+export type OciStatus = "creating" | "created" | "running" | "stopped";
+
+/** The facts a container's status is derived from, all read fresh from reality. */
+export interface StatusFacts {
+  /** The create that made the container is still running. */
+  creatorAlive: boolean;
+  /** create recorded a proxy. */
+  proxyRecorded: boolean;
+  /** That proxy runs (same pid and start time, not a zombie). */
+  proxyAlive: boolean;
+  /** start was requested. */
+  startRequested: boolean;
+  /** The processor's state attribute; undefined for a pod sandbox or when unreadable. */
+  processorState: string | undefined;
+}
+
+/**
+ * Derives the OCI status, never trusting a stored one: no proxy recorded means creating while the creator
+ * runs and stopped after it died; a dead proxy means stopped; a live proxy is created until start was
+ * requested, then running unless the processor has crashed or left the runtime's control.
+ *
+ * @example
+ * ```ts
+ * deriveStatus({ creatorAlive: false, proxyRecorded: true, proxyAlive: true, startRequested: false,
+ *   processorState: "offline" }); // "created"
+ * ```
+ */
+export function deriveStatus(facts: StatusFacts): OciStatus {
+  if (!facts.proxyRecorded) return facts.creatorAlive ? "creating" : "stopped";
+  if (!facts.proxyAlive) return "stopped";
+  if (!facts.startRequested) return "created";
+  if (facts.processorState !== undefined) {
+    const condition = processorCondition(facts.processorState);
+    if (condition === "crashed" || condition === "gone") return "stopped";
+  }
+  return "running";
+}

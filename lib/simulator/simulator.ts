@@ -1,0 +1,594 @@
+import { isAbsolute, join, resolve } from "node:path";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { delay, waitFor } from "../util/wait.ts";
+
+/** The eight strings a kernel's remoteproc `state` attribute can read (enum order). */
+export type KernelState =
+  | "offline"
+  | "suspended"
+  | "running"
+  | "crashed"
+  | "deleted"
+  | "attached"
+  | "detached"
+  | "invalid";
+
+/**
+ * Every {@link KernelState}, in the kernel's enum order.
+ *
+ * @example
+ * ```ts
+ * const ok = (KERNEL_STATES as readonly string[]).includes("running"); // true
+ * ```
+ */
+export const KERNEL_STATES: readonly KernelState[] = [
+  "offline",
+  "suspended",
+  "running",
+  "crashed",
+  "deleted",
+  "attached",
+  "detached",
+  "invalid",
+];
+
+/**
+ * One simulated processor and how it behaves.
+ *
+ * @example
+ * ```ts
+ * const spec: ProcessorSpec = { name: "dsp0", bootDelayMs: 50, recovery: false };
+ * ```
+ */
+export interface ProcessorSpec {
+  /** The `name` attribute. */
+  name: string;
+  /** Initial state (default "offline"). */
+  state?: KernelState;
+  /** Initial firmware attribute (default `rproc-${name}-fw`). */
+  firmware?: string;
+  /** Time between seeing "start" and reading "running" (default 0: the same poll). */
+  bootDelayMs?: number;
+  /** The boot fails: the state goes back to "offline". */
+  failBoot?: boolean;
+  /** The boot succeeds, then the processor crashes at the next poll (recovery rules apply). */
+  crashOnBoot?: boolean;
+  /** Kernel recovery enabled (default true). */
+  recovery?: boolean;
+  /** Delay between a crash and the recovery reboot, when recovery is enabled (default 20). */
+  recoveryDelayMs?: number;
+  /** The driver sets `sysfs_read_only`: firmware/state/recovery are 0444 and every write is refused. */
+  readOnly?: boolean;
+}
+
+/**
+ * Options for {@link Simulator.start}.
+ *
+ * @example
+ * ```ts
+ * const options: SimulatorOptions = { dir: "/tmp/fake", processors: [{ name: "dsp0" }] };
+ * ```
+ */
+export interface SimulatorOptions {
+  /** Root of the fake host tree (the runtime's `--host-root`). */
+  dir: string;
+  /** Processors, numbered remoteproc0, remoteproc1... in this order. */
+  processors: ProcessorSpec[];
+  /** Absolute directory written to `parameters/path` (used as is, not under `dir`); created if missing. */
+  customFirmwarePath?: string;
+  /** Poll interval of the reaction loop in milliseconds (default 2). */
+  pollMs?: number;
+  /** Receives one line per reaction, e.g. "dsp0: start -> running". */
+  log?: (line: string) => void;
+}
+
+/**
+ * A sysfs attribute the simulator watches for writes.
+ *
+ * @example
+ * ```ts
+ * const attr: Attribute = "state";
+ * ```
+ */
+export type Attribute = "state" | "firmware" | "recovery";
+
+/**
+ * What the kernel holds for one processor (the files show it, see {@link shownValue}).
+ *
+ * @example
+ * ```ts
+ * const view: KernelView = { state: "offline", firmware: "fw.elf", recovery: true };
+ * ```
+ */
+export interface KernelView {
+  state: KernelState;
+  firmware: string;
+  recovery: boolean;
+}
+
+/**
+ * Facts about the outside world that {@link react} needs.
+ *
+ * @example
+ * ```ts
+ * const ctx: ReactContext = { firmwareFound: true, failBoot: false, crashOnBoot: false, readOnly: false };
+ * ```
+ */
+export interface ReactContext {
+  /** The current firmware name resolves to a file in the search path. */
+  firmwareFound: boolean;
+  failBoot: boolean;
+  crashOnBoot: boolean;
+  readOnly: boolean;
+}
+
+/**
+ * The kernel's answer to one write.
+ *
+ * @example
+ * ```ts
+ * const r: Reaction = { view: { state: "offline", firmware: "fw", recovery: true }, error: "EINVAL" };
+ * ```
+ */
+export interface Reaction {
+  /** The kernel's view after the write (the same object when nothing changed). */
+  view: KernelView;
+  /** A boot was started; its outcome once bootDelayMs has passed ("crashed": runs, then crashes). */
+  boot?: "running" | "offline" | "crashed";
+  /** The errno a real kernel would return from the write. */
+  error?: "EINVAL" | "EBUSY" | "ENOENT" | "ENODEV" | "EACCES";
+}
+
+// Writes seen in one poll are handled in this order: the runtime sets firmware before it writes state.
+const ATTRIBUTES: readonly Attribute[] = ["firmware", "recovery", "state"];
+
+/**
+ * The kernel (>= 5.19) reaction to `content` written to `attr`, as a pure function.
+ * A reaction with the unchanged view means the write was refused (or was a no-op); the caller restores the file.
+ *
+ * @example
+ * ```ts
+ * const view: KernelView = { state: "running", firmware: "fw.elf", recovery: true };
+ * const ctx = { firmwareFound: true, failBoot: false, crashOnBoot: false, readOnly: false };
+ * react(view, "state", "stop", ctx).view.state; // "offline"
+ * react(view, "firmware", "other.elf", ctx).error; // "EBUSY"
+ * ```
+ */
+export function react(view: KernelView, attr: Attribute, content: string, ctx: ReactContext): Reaction {
+  if (ctx.readOnly) return { view, error: "EACCES" };
+  if (attr === "firmware") {
+    const name = content.split("\n")[0];
+    if (name === "") return { view, error: "EINVAL" };
+    if (view.state !== "offline") return { view, error: "EBUSY" };
+    return { view: { ...view, firmware: name } };
+  }
+  // sysfs_streq: exactly the word, optionally followed by one "\n".
+  const word = content.endsWith("\n") ? content.slice(0, -1) : content;
+  if (attr === "recovery") {
+    if (word === "enabled" || word === "disabled") return { view: { ...view, recovery: word === "enabled" } };
+    if (word !== "recover") return { view, error: "EINVAL" };
+    if (view.state !== "crashed") return { view };
+    if (!ctx.firmwareFound) return { view, error: "ENOENT" };
+    return { view: { ...view, state: "running" } };
+  }
+  switch (word) {
+    case "start":
+      if (view.state === "deleted") return { view, error: "ENODEV" };
+      if (view.state === "detached") return { view: { ...view, state: "attached" } };
+      // Already powered (or crashed): only a power refcount goes up.
+      if (view.state !== "offline") return { view };
+      if (!ctx.firmwareFound) return { view, error: "ENOENT" };
+      return { view, boot: ctx.failBoot ? "offline" : ctx.crashOnBoot ? "crashed" : "running" };
+    case "stop":
+      if (view.state !== "running" && view.state !== "attached") return { view, error: "EINVAL" };
+      return { view: { ...view, state: "offline" } };
+    case "detach":
+      if (view.state !== "attached") return { view, error: "EINVAL" };
+      return { view: { ...view, state: "detached" } };
+    default:
+      return { view, error: "EINVAL" };
+  }
+}
+
+/**
+ * What the kernel shows in `attr` for `view` (without the trailing "\n"); `firmware` reads "unknown" while attached.
+ *
+ * @example
+ * ```ts
+ * shownValue({ state: "attached", firmware: "fw.elf", recovery: false }, "firmware"); // "unknown"
+ * ```
+ */
+export function shownValue(view: KernelView, attr: Attribute): string {
+  if (attr === "state") return view.state;
+  if (attr === "recovery") return view.recovery ? "enabled" : "disabled";
+  return view.state === "attached" ? "unknown" : view.firmware;
+}
+
+interface Pending {
+  kind: "boot" | "crash" | "recover";
+  at: number;
+  outcome?: Reaction["boot"];
+}
+
+interface Processor {
+  spec: ProcessorSpec;
+  dir: string;
+  view: KernelView;
+  /** Trimmed content each file holds as far as the simulator knows (what it wrote or already handled). */
+  shown: Record<Attribute, string>;
+  pending?: Pending;
+  writes: string[];
+}
+
+/**
+ * A fake remoteproc sysfs tree under a directory, with a loop that reacts to writes like the kernel does.
+ *
+ * @example
+ * ```ts
+ * const dir = await Deno.makeTempDir();
+ * await using sim = await Simulator.start({ dir, processors: [{ name: "dsp0" }] });
+ * await Deno.writeTextFile(`${sim.firmwareDir()}/rproc-dsp0-fw`, "elf");
+ * await Deno.writeTextFile(`${sim.processorDir("dsp0")}/state`, "start");
+ * await sim.waitForState("dsp0", "running");
+ * ```
+ */
+export class Simulator implements AsyncDisposable {
+  /** Root of the fake host tree. */
+  readonly dir: string;
+  readonly #processors = new Map<string, Processor>();
+  readonly #customFirmwarePath?: string;
+  readonly #pollMs: number;
+  readonly #log: (line: string) => void;
+  #lock: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #loop: Promise<void> = Promise.resolve();
+  #error: unknown;
+
+  private constructor(options: SimulatorOptions) {
+    this.dir = resolve(options.dir);
+    this.#customFirmwarePath = options.customFirmwarePath;
+    this.#pollMs = options.pollMs ?? 2;
+    this.#log = options.log ?? (() => {});
+  }
+
+  /**
+   * Builds the tree under `options.dir` and starts the reaction loop.
+   *
+   * @example
+   * ```ts
+   * await using sim = await Simulator.start({ dir: "/tmp/fake", processors: [{ name: "dsp0", state: "running" }] });
+   * ```
+   * @throws {Error} on a duplicate processor name or a relative custom firmware path; file system errors.
+   */
+  static async start(options: SimulatorOptions): Promise<Simulator> {
+    const sim = new Simulator(options);
+    const custom = options.customFirmwarePath;
+    if (custom !== undefined && !isAbsolute(custom)) {
+      throw new Error(`custom firmware path must be absolute: ${custom}`);
+    }
+    const params = join(sim.dir, "sys/module/firmware_class/parameters");
+    await Deno.mkdir(params, { recursive: true });
+    await Deno.mkdir(join(sim.dir, "lib/firmware"), { recursive: true });
+    if (custom !== undefined) await Deno.mkdir(custom, { recursive: true });
+    await writeFileAtomic(join(params, "path"), `${custom ?? ""}\n`);
+    for (const [index, spec] of options.processors.entries()) {
+      if (sim.#processors.has(spec.name)) throw new Error(`duplicate processor name: ${spec.name}`);
+      const dir = join(sim.dir, "sys/class/remoteproc", `remoteproc${index}`);
+      await Deno.mkdir(dir, { recursive: true });
+      await writeFileAtomic(join(dir, "name"), `${spec.name}\n`, { mode: 0o444 });
+      const view: KernelView = {
+        state: spec.state ?? "offline",
+        firmware: spec.firmware ?? `rproc-${spec.name}-fw`,
+        recovery: spec.recovery ?? true,
+      };
+      const p: Processor = {
+        spec: { ...spec },
+        dir,
+        view,
+        shown: { state: "", firmware: "", recovery: "" },
+        writes: [],
+      };
+      sim.#processors.set(spec.name, p);
+      await sim.#sync(p);
+    }
+    sim.#loop = sim.#run();
+    return sim;
+  }
+
+  /**
+   * The absolute sysfs directory of processor `name` (D/sys/class/remoteproc/remoteprocN).
+   *
+   * @example
+   * ```ts
+   * const stateFile = `${sim.processorDir("dsp0")}/state`;
+   * ```
+   * @throws {Error} when no processor has that name.
+   */
+  processorDir(name: string): string {
+    return this.#get(name).dir;
+  }
+
+  /**
+   * Where tests should place firmware files: the custom path if set, else D/lib/firmware.
+   *
+   * @example
+   * ```ts
+   * await Deno.writeTextFile(`${sim.firmwareDir()}/fw.elf`, "elf");
+   * ```
+   */
+  firmwareDir(): string {
+    return this.#customFirmwarePath ?? join(this.dir, "lib/firmware");
+  }
+
+  /**
+   * The trimmed content of processor `name`'s state file.
+   *
+   * @example
+   * ```ts
+   * if (await sim.state("dsp0") === "running") console.log("up");
+   * ```
+   * @throws {Error} when no processor has that name; file system errors.
+   */
+  async state(name: string): Promise<string> {
+    return (await Deno.readTextFile(join(this.#get(name).dir, "state"))).trim();
+  }
+
+  /**
+   * The trimmed content of processor `name`'s firmware file.
+   *
+   * @example
+   * ```ts
+   * const fw = await sim.firmware("dsp0");
+   * ```
+   * @throws {Error} when no processor has that name; file system errors.
+   */
+  async firmware(name: string): Promise<string> {
+    return (await Deno.readTextFile(join(this.#get(name).dir, "firmware"))).trim();
+  }
+
+  /**
+   * Every write the loop observed on processor `name`'s state/firmware/recovery files, oldest first,
+   * as "attribute=trimmed content", e.g. ["firmware=hello.elf", "state=start"].
+   *
+   * @example
+   * ```ts
+   * assert.deepEqual(sim.writes("dsp0"), []); // the processor was never touched
+   * ```
+   * @throws {Error} when no processor has that name.
+   */
+  writes(name: string): string[] {
+    return [...this.#get(name).writes];
+  }
+
+  /**
+   * Crashes processor `name`: the state reads "crashed", and with recovery enabled the same firmware is
+   * rebooted after recoveryDelayMs (the state stays "crashed" if the firmware file is gone).
+   *
+   * @example
+   * ```ts
+   * await sim.crash("dsp0");
+   * ```
+   * @throws {Error} when no processor has that name; file system errors.
+   */
+  crash(name: string): Promise<void> {
+    return this.#act(name, (p) => this.#crashNow(p));
+  }
+
+  /**
+   * The processor stops on its own: the state reads "offline".
+   *
+   * @example
+   * ```ts
+   * await sim.haltBySelf("dsp0");
+   * ```
+   * @throws {Error} when no processor has that name; file system errors.
+   */
+  haltBySelf(name: string): Promise<void> {
+    return this.setState(name, "offline");
+  }
+
+  /**
+   * Forces processor `name` into `state`, cancelling any boot or recovery in progress.
+   *
+   * @example
+   * ```ts
+   * await sim.setState("dsp0", "attached");
+   * ```
+   * @throws {Error} when no processor has that name; file system errors.
+   */
+  setState(name: string, state: KernelState): Promise<void> {
+    return this.#act(name, (p) => {
+      p.pending = undefined;
+      p.view = { ...p.view, state };
+    });
+  }
+
+  /**
+   * Changes how processor `name` behaves from now on; `recovery` also changes the kernel's setting,
+   * `state`/`firmware` change the kernel's values (the files follow at the next poll).
+   *
+   * @example
+   * ```ts
+   * sim.configure("dsp0", { failBoot: true, bootDelayMs: 100 });
+   * ```
+   * @throws {Error} when no processor has that name.
+   */
+  configure(name: string, changes: Partial<Omit<ProcessorSpec, "name">>): void {
+    const p = this.#get(name);
+    p.spec = { ...p.spec, ...changes };
+    if (changes.recovery !== undefined) p.view = { ...p.view, recovery: changes.recovery };
+    if (changes.state !== undefined) {
+      p.pending = undefined;
+      p.view = { ...p.view, state: changes.state };
+    }
+    if (changes.firmware !== undefined) p.view = { ...p.view, firmware: changes.firmware };
+    if (changes.readOnly !== undefined) {
+      for (const attr of ATTRIBUTES) Deno.chmodSync(join(p.dir, attr), this.#mode(p));
+    }
+  }
+
+  /**
+   * Waits until processor `name`'s state file reads `state`.
+   *
+   * @example
+   * ```ts
+   * await sim.waitForState("dsp0", "running", 1000);
+   * ```
+   * @throws {WaitTimeout} when `timeoutMs` (default 2000) passes first.
+   */
+  async waitForState(name: string, state: string, timeoutMs = 2000): Promise<void> {
+    await waitFor(async () => (await this.state(name)) === state, {
+      timeoutMs,
+      intervalMs: this.#pollMs,
+      what: `${name} to read state "${state}"`,
+    });
+  }
+
+  /**
+   * Stops the reaction loop (the directory stays: its owner removes it). Safe to call twice.
+   *
+   * @example
+   * ```ts
+   * await sim.close();
+   * ```
+   * @throws whatever error stopped the loop early.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#loop;
+    if (this.#error !== undefined) {
+      const error = this.#error;
+      this.#error = undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Same as {@link Simulator.close}, for `await using`.
+   *
+   * @example
+   * ```ts
+   * await using sim = await Simulator.start({ dir, processors: [{ name: "dsp0" }] });
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #get(name: string): Processor {
+    const p = this.#processors.get(name);
+    if (p === undefined) throw new Error(`no simulated processor named "${name}"`);
+    return p;
+  }
+
+  #mode(p: Processor): number {
+    return p.spec.readOnly ? 0o444 : 0o644;
+  }
+
+  /** Runs `fn` with no loop step or other action in between. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#lock.then(fn);
+    this.#lock = result.catch(() => {});
+    return result;
+  }
+
+  #act(name: string, change: (p: Processor) => void): Promise<void> {
+    const p = this.#get(name);
+    return this.#exclusive(() => this.#step(p, change));
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (!this.#closed) {
+        for (const p of this.#processors.values()) await this.#exclusive(() => this.#step(p));
+        await delay(this.#pollMs);
+      }
+    } catch (error) {
+      this.#error = error;
+    }
+  }
+
+  /** One poll of one processor: handle writes, fire a due timer, apply `change`, rewrite what differs. */
+  async #step(p: Processor, change?: (p: Processor) => void): Promise<void> {
+    const written: [Attribute, string][] = [];
+    for (const attr of ATTRIBUTES) {
+      const content = await Deno.readTextFile(join(p.dir, attr));
+      // Empty: a writer truncated the file and has not written yet.
+      if (content !== "" && content.trim() !== p.shown[attr]) written.push([attr, content]);
+    }
+    // The kernel finishes a start before it handles the next write.
+    if (written.length > 0 && p.pending?.kind === "boot") await this.#fire(p, p.pending);
+    for (const [attr, content] of written) {
+      const value = content.trim();
+      p.writes.push(`${attr}=${value}`);
+      p.shown[attr] = value;
+      const r = react(p.view, attr, content, {
+        firmwareFound: attr !== "firmware" && await this.#firmwareFound(p.view.firmware),
+        failBoot: p.spec.failBoot ?? false,
+        crashOnBoot: p.spec.crashOnBoot ?? false,
+        readOnly: p.spec.readOnly ?? false,
+      });
+      p.view = r.view;
+      if (r.boot) {
+        p.pending = { kind: "boot", at: performance.now() + (p.spec.bootDelayMs ?? 0), outcome: r.boot };
+      } else {
+        const label = attr === "state" ? value : `${attr}=${value}`;
+        const result = attr === "recovery" && value === "recover" ? p.view.state : shownValue(p.view, attr);
+        this.#log(`${p.spec.name}: ${label} -> ${result}${r.error ? ` (${r.error})` : ""}`);
+      }
+    }
+    if (p.pending !== undefined && p.pending.at <= performance.now()) await this.#fire(p, p.pending);
+    change?.(p);
+    await this.#sync(p);
+  }
+
+  async #fire(p: Processor, pending: Pending): Promise<void> {
+    p.pending = undefined;
+    if (pending.kind === "boot") {
+      p.view = { ...p.view, state: pending.outcome === "offline" ? "offline" : "running" };
+      // Crash one poll later, so that "running" is visible for a moment.
+      if (pending.outcome === "crashed") p.pending = { kind: "crash", at: performance.now() };
+      this.#log(`${p.spec.name}: start -> ${p.view.state}`);
+    } else if (pending.kind === "crash") {
+      this.#crashNow(p);
+      this.#log(`${p.spec.name}: running -> crashed`);
+    } else if (p.view.state === "crashed" && p.view.recovery && await this.#firmwareFound(p.view.firmware)) {
+      p.view = { ...p.view, state: "running" };
+      this.#log(`${p.spec.name}: crashed -> running (recovery)`);
+    }
+  }
+
+  #crashNow(p: Processor): void {
+    p.view = { ...p.view, state: "crashed" };
+    p.pending = p.view.recovery
+      ? { kind: "recover", at: performance.now() + (p.spec.recoveryDelayMs ?? 20) }
+      : undefined;
+  }
+
+  /** Rewrites, atomically, every file whose content differs from what the kernel shows. */
+  async #sync(p: Processor): Promise<void> {
+    // State last: whoever sees the new state also sees the firmware and recovery files that go with it.
+    for (const attr of ["firmware", "recovery", "state"] as const) {
+      // A fake tree keeps the word "start" until the boot is over.
+      const want = attr === "state" && p.pending?.kind === "boot" ? "start" : shownValue(p.view, attr);
+      if (p.shown[attr] === want) continue;
+      await writeFileAtomic(join(p.dir, attr), `${want}\n`, { mode: this.#mode(p) });
+      p.shown[attr] = want;
+    }
+  }
+
+  /** Whether the firmware loader would find `name`: custom path, D/lib/firmware/updates, D/lib/firmware. */
+  async #firmwareFound(name: string): Promise<boolean> {
+    if (name === "" || name.split("/").includes("..")) return false;
+    const param = await Deno.readTextFile(join(this.dir, "sys/module/firmware_class/parameters/path"));
+    const dirs = [param.trim(), join(this.dir, "lib/firmware/updates"), join(this.dir, "lib/firmware")];
+    for (const dir of dirs.filter((d) => d !== "")) {
+      try {
+        if ((await Deno.stat(join(dir, name))).isFile) return true;
+      } catch {
+        // Not there (or unreadable): the loader tries the next directory.
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,178 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Simulator, type SimulatorOptions } from "../lib/simulator/simulator.ts";
+import { waitFor } from "../lib/util/wait.ts";
+
+/** Path of the project's main.ts. */
+export const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+/** The project's testdata directory. */
+export const TESTDATA = join(dirname(MAIN), "testdata");
+
+/** What one CLI run produced. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real CLI as a subprocess (argv array). Its stdout and stderr go to files, not pipes: a proxy
+ * spawned by create inherits them, and a pipe would stay open as long as the proxy lives.
+ */
+export async function runCliProcess(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; outDir: string },
+): Promise<CliResult> {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const out = join(options.outDir, `cli-${tag}.out`);
+  const err = join(options.outDir, `cli-${tag}.err`);
+  // A constant script that only redirects; every argument travels as its own argv entry.
+  const child = new Deno.Command("/bin/sh", {
+    args: [
+      "-c",
+      'out=$1; err=$2; shift 2; exec "$@" >"$out" 2>"$err"',
+      "sh",
+      out,
+      err,
+      Deno.execPath(),
+      "run",
+      "-A",
+      MAIN,
+      ...args,
+    ],
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const { code } = await child.status;
+  const read = (p: string) => Deno.readTextFile(p).catch(() => "");
+  return { code, stdout: await read(out), stderr: await read(err) };
+}
+
+/** A simulated board: a host tree with processors, a state root, a scratch dir, and the CLI bound to them. */
+export interface Fixture extends AsyncDisposable {
+  dir: string;
+  host: string;
+  root: string;
+  sim: Simulator;
+  /** Runs the CLI with --root and --host-root of this fixture. */
+  cli(args: string[], options?: { cwd?: string; globals?: string[] }): Promise<CliResult>;
+  /** Writes a bundle holding testdata's firmware; returns its directory. */
+  bundle(options?: BundleOptions): Promise<string>;
+  /** Pids of every proxy that reported ready under this fixture's root. */
+  proxyPids(): Promise<number[]>;
+}
+
+/** Changes to testdata/config.json for one bundle. */
+export interface BundleOptions {
+  name?: string;
+  processor?: string | null;
+  args?: string[];
+  /** Replaces the whole config.json with this text. */
+  configText?: string;
+  mutate?: (config: Record<string, unknown>) => void;
+  /** Name of the firmware file inside the rootfs. */
+  firmwareName?: string;
+}
+
+/**
+ * Builds a disposable fixture in a fresh temp directory with a running simulator.
+ *
+ * @example
+ * ```ts
+ * await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+ * ```
+ */
+export async function makeFixture(options: Omit<SimulatorOptions, "dir">): Promise<Fixture> {
+  const dir = await Deno.makeTempDir({ prefix: "rproc-test-" });
+  const host = join(dir, "host");
+  const root = join(dir, "state");
+  await Deno.mkdir(host);
+  const sim = await Simulator.start({ ...options, dir: host });
+  let bundles = 0;
+  const fixture: Fixture = {
+    dir,
+    host,
+    root,
+    sim,
+    cli: (args, o = {}) =>
+      runCliProcess(["--root", root, "--host-root", host, ...(o.globals ?? []), ...args], {
+        cwd: o.cwd,
+        outDir: dir,
+      }),
+    async bundle(b = {}) {
+      const bundle = join(dir, b.name ?? `bundle-${bundles++}`);
+      const fwName = b.firmwareName ?? "hello.elf";
+      await Deno.mkdir(join(bundle, "rootfs"), { recursive: true });
+      await Deno.copyFile(join(TESTDATA, "firmware/hello.elf"), join(bundle, "rootfs", fwName));
+      if (b.configText !== undefined) {
+        await Deno.writeTextFile(join(bundle, "config.json"), b.configText);
+        return bundle;
+      }
+      const config = JSON.parse(await Deno.readTextFile(join(TESTDATA, "config.json")));
+      config.process.args = b.args ?? [fwName];
+      if (b.processor === null) delete config.annotations["remoteproc.name"];
+      else config.annotations["remoteproc.name"] = b.processor ?? "dsp0";
+      b.mutate?.(config);
+      await Deno.writeTextFile(join(bundle, "config.json"), JSON.stringify(config, null, 2));
+      return bundle;
+    },
+    async proxyPids() {
+      const pids: number[] = [];
+      try {
+        for await (const e of Deno.readDir(root)) {
+          try {
+            pids.push(JSON.parse(await Deno.readTextFile(join(root, e.name, "proxy.json"))).pid);
+          } catch {
+            // not a container, or no proxy yet
+          }
+        }
+      } catch {
+        // no state root yet
+      }
+      return pids;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const pid of await fixture.proxyPids()) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      await sim.close().catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+  return fixture;
+}
+
+/**
+ * True while a process with this pid exists and is not a zombie.
+ */
+export async function pidRunning(pid: number): Promise<boolean> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    return !/^\S+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until `pid` is gone (or a zombie). */
+export async function waitForExit(pid: number, timeoutMs = 10_000): Promise<void> {
+  await waitFor(async () => !(await pidRunning(pid)), { timeoutMs, what: `process ${pid} to exit` });
+}
+
+/** Lists a directory's entry names, or [] when it does not exist. */
+export async function listDir(path: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(path)) names.push(e.name);
+  } catch {
+    // missing
+  }
+  return names.sort();
+}
