@@ -37,6 +37,8 @@ export interface Command {
   arity: [number, number];
   /** False for commands that need no settings (features, spec, proxy). */
   needsContext?: boolean;
+  /** True for commands that take any arguments unparsed (the refused runc commands: exec, pause...). */
+  rawArgs?: boolean;
   run(args: ParsedArgs, ctx: RuntimeContext, io: CommandIo): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export interface Command {
  * @throws {RuntimeError} "usage".
  */
 export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
+  if (command.rawArgs) return { flags: {}, positionals: [...argv] };
   const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(command.flags)) {
     options[name] = { type: spec.type };

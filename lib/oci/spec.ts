@@ -71,7 +71,7 @@ export async function loadBundleSpec(bundle: string): Promise<BundleSpec> {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new RuntimeError("invalid-config", `${path} is not valid JSON: ${jsonErrorWhere(text, err)}`);
+    throw new RuntimeError("invalid-config", `${path} is not valid JSON: ${await jsonErrorWhere(text, err)}`);
   }
   return parseBundleSpec(doc, bundle, path);
 }
@@ -178,16 +178,27 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Turns a JSON.parse error into "line L, column C: reason". */
-function jsonErrorWhere(text: string, err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const match = /position (\d+)/.exec(message);
-  const reason = message.replace(/\s*\(line \d+ column \d+\)/, "").replace(/ in JSON at position \d+.*/, "");
+/** Turns a JSON.parse error into "line L, column C: reason", locating the error with a JSON scanner. */
+async function jsonErrorWhere(text: string, err: unknown): Promise<string> {
   if (text.trim() === "") return "the file is empty";
-  const offset = match ? Number(match[1]) : /end of JSON/.test(message) ? text.length : -1;
+  const message = err instanceof Error ? err.message : String(err);
+  const reason = message.replace(/\s*\(line \d+ column \d+\)/, "").replace(/ in JSON at position \d+.*/, "")
+    .replace(/, ".*" is not valid JSON$/, "");
+  const { parse, printParseErrorCode } = await import("jsonc-parser");
+  const errors: import("jsonc-parser").ParseError[] = [];
+  parse(text, errors, { disallowComments: true, allowTrailingComma: false });
+  const first = errors[0];
+  const position = /position (\d+)/.exec(message);
+  const offset = first
+    ? first.offset
+    : position
+    ? Number(position[1])
+    : /end of JSON/.test(message)
+    ? text.length
+    : -1;
   if (offset < 0) return reason;
   const before = text.slice(0, offset);
   const line = before.split("\n").length;
   const column = offset - before.lastIndexOf("\n");
-  return `line ${line}, column ${column}: ${reason}`;
+  return `line ${line}, column ${column}: ${first ? printParseErrorCode(first.error) : reason}`;
 }

@@ -2,7 +2,7 @@ import { RuntimeError } from "../errors.ts";
 import { processStartTime } from "../process/proc.ts";
 import { bootProcessor, stopProcessor } from "../remoteproc/control.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
-import { readRecord, writeBootReport, writeProxyReady } from "../store/container_store.ts";
+import { readRecord, writeBootReport, writeExitReport, writeProxyReady } from "../store/container_store.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import { EXIT, INITIAL_STATE, type ProxyAction, type ProxyEvent, transition } from "./machine.ts";
 
@@ -65,7 +65,11 @@ export async function runProxy(dir: string, print: (line: string) => void): Prom
       state = next.state;
       for (const action of next.actions) {
         const code = await perform(action, record, dir, { push, log, timers });
-        if (code !== undefined) return code;
+        if (code !== undefined) {
+          // What engines learn from the exit status, kept for `ps`, tests and people reading the state dir.
+          await writeExitReport(dir, code).catch(() => {});
+          return code;
+        }
       }
     }
   } finally {

@@ -8,11 +8,11 @@ export const EXIT = {
   internalError: 1,
   /** The firmware did not boot. */
   bootFailed: 2,
-  /** The processor stopped by itself (state went offline without a request). */
+  /** The processor stopped by itself (state went offline, or detached, without a request). */
   stoppedBySelf: 3,
   /** The processor crashed and did not recover. */
   crashed: 4,
-  /** The processor left the runtime's control (deleted, detached, invalid or an unknown state). */
+  /** The processor left the runtime's control (deleted, invalid or an unknown state). */
   lost: 5,
   /** A requested stop did not complete; the runtime will stop the processor itself. */
   stopFailed: 6,

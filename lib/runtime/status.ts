@@ -1,5 +1,7 @@
 import { processorCondition } from "../remoteproc/kernel_state.ts";
 
+const TRANSIENT_WORDS = ["start", "stop", ""];
+
 /** The OCI statuses this runtime reports (never "paused"). */
 export type OciStatus = "creating" | "created" | "running" | "stopped";
 
@@ -35,6 +37,8 @@ export function deriveStatus(facts: StatusFacts): OciStatus {
   if (facts.processorState !== undefined) {
     const condition = processorCondition(facts.processorState);
     if (condition === "crashed" || condition === "gone") return "stopped";
+    // An unknown future state is "not running"; "start"/"stop" are a fake tree's words still being processed.
+    if (condition === "unknown" && !TRANSIENT_WORDS.includes(facts.processorState)) return "stopped";
   }
   return "running";
 }

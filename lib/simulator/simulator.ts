@@ -511,10 +511,12 @@ export class Simulator implements AsyncDisposable {
   /** One poll of one processor: handle writes, fire a due timer, apply `change`, rewrite what differs. */
   async #step(p: Processor, change?: (p: Processor) => void): Promise<void> {
     const written: [Attribute, string][] = [];
-    for (const attr of ATTRIBUTES) {
+    // Read in reverse of the handling order: a writer that sets firmware and then state has always finished
+    // the firmware write by the time its state write is seen, so both are handled in the same poll.
+    for (const attr of [...ATTRIBUTES].reverse()) {
       const content = await Deno.readTextFile(join(p.dir, attr));
       // Empty: a writer truncated the file and has not written yet.
-      if (content !== "" && content.trim() !== p.shown[attr]) written.push([attr, content]);
+      if (content !== "" && content.trim() !== p.shown[attr]) written.unshift([attr, content]);
     }
     // The kernel finishes a start before it handles the next write.
     if (written.length > 0 && p.pending?.kind === "boot") await this.#fire(p, p.pending);

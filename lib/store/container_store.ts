@@ -9,6 +9,7 @@ const RECORD = "state.json";
 const PROXY = "proxy.json";
 const BOOT = "boot.json";
 const START_REQUESTED = "start-requested";
+const EXIT_REPORT = "exit.json";
 
 /**
  * The directory of container `id` under the state root. The id is validated first, so no id can reach
@@ -112,6 +113,16 @@ export async function readBootReport(dir: string): Promise<BootReport | undefine
 /** Written by the proxy after its boot attempt. */
 export async function writeBootReport(dir: string, report: BootReport): Promise<void> {
   await writeJson(join(dir, BOOT), report);
+}
+
+/** Written by the proxy just before it exits: its exit code. */
+export async function writeExitReport(dir: string, code: number): Promise<void> {
+  await writeJson(join(dir, EXIT_REPORT), { code, at: new Date().toISOString() });
+}
+
+/** The proxy's exit code, once it has exited on its own terms. */
+export async function readExitReport(dir: string): Promise<{ code: number; at: string } | undefined> {
+  return await readJson<{ code: number; at: string }>(join(dir, EXIT_REPORT));
 }
 
 /** True once `start` has been requested for the container. */

@@ -1,0 +1,437 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { EXIT } from "../lib/proxy/machine.ts";
+import { STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
+import { waitFor } from "../lib/util/wait.ts";
+import { type Fixture, listDir, makeFixture, pidRunning, waitForExit } from "./helpers.ts";
+
+/** The state JSON of a container, parsed, asserting the command succeeded. */
+async function state(f: Fixture, id: string): Promise<Record<string, unknown>> {
+  const r = await f.cli(["state", id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "");
+  return JSON.parse(r.stdout);
+}
+
+async function ok(f: Fixture, args: string[]): Promise<string> {
+  const r = await f.cli(args);
+  assert.equal(r.stderr, "", `${args.join(" ")}: ${r.stderr}`);
+  assert.equal(r.code, 0);
+  return r.stdout;
+}
+
+async function fails(f: Fixture, args: string[], pattern: RegExp): Promise<string> {
+  const r = await f.cli(args);
+  assert.equal(r.code, 1, `${args.join(" ")} should fail; stdout: ${r.stdout}`);
+  assert.match(r.stderr, pattern);
+  assert.equal(r.stderr.trim().split("\n").length, 1, `one line expected: ${r.stderr}`);
+  return r.stderr;
+}
+
+/** Stored firmware copies in the simulator's firmware directory. */
+async function storedCopies(f: Fixture): Promise<string[]> {
+  return (await listDir(f.sim.firmwareDir())).filter((n) => STORED_NAME_PATTERN.test(n) || n.startsWith("."));
+}
+
+/** Processes whose command line mentions this fixture's state root: proxies it started. */
+async function proxiesUnder(f: Fixture): Promise<number[]> {
+  const found: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
+    if (cmdline.includes(`proxy\0${f.root}/`) && await pidRunning(Number(e.name))) found.push(Number(e.name));
+  }
+  return found;
+}
+
+/** Nothing left behind: no container directory, claim, firmware copy or proxy. */
+async function assertClean(f: Fixture): Promise<void> {
+  assert.deepEqual((await listDir(f.root)).filter((n) => !n.startsWith(".")), []);
+  assert.deepEqual(await listDir(join(f.root, ".claims")), []);
+  assert.deepEqual(await storedCopies(f), []);
+  assert.deepEqual(await proxiesUnder(f), []);
+}
+
+async function exitCode(f: Fixture, id: string): Promise<number> {
+  const text = await waitFor(
+    () => Deno.readTextFile(join(f.root, id, "exit.json")).catch(() => undefined),
+    { timeoutMs: 10_000, what: "the proxy's exit report" },
+  );
+  return JSON.parse(text).code;
+}
+
+Deno.test("full lifecycle: create, start, state, kill, delete with sysfs checked at each step", async () => {
+  await using f = await makeFixture({ processors: [{ name: "m4" }, { name: "dsp0" }] });
+  const bundle = await f.bundle();
+  const pidFile = join(f.dir, "proxy.pid");
+  await ok(f, ["create", "--bundle", bundle, "--pid-file", pidFile, "fw1"]);
+  assert.equal(await f.sim.state("dsp0"), "offline");
+  assert.deepEqual(f.sim.writes("dsp0"), [], "create must not touch the processor");
+  const created = await state(f, "fw1");
+  assert.equal(created.status, "created");
+  assert.equal(created.bundle, bundle);
+  assert.equal(created.ociVersion, "1.2.0");
+  const pid = Number(await Deno.readTextFile(pidFile));
+  assert.equal(created.pid, pid);
+  assert.ok(await pidRunning(pid));
+  const annotations = created.annotations as Record<string, string>;
+  assert.equal(annotations["remoteproc.name"], "dsp0");
+  assert.equal(annotations["remoteproc.resolved-path"], f.sim.processorDir("dsp0"));
+  const stored = annotations["remoteproc.firmware"];
+  assert.equal(join(f.sim.firmwareDir(), stored.split("/").pop()!), stored);
+  assert.match(stored.split("/").pop()!, /^hello\.elf-\d{13}-[0-9a-f]{8}$/);
+  assert.deepEqual(
+    await Deno.readFile(stored),
+    await Deno.readFile(join(bundle, "rootfs/hello.elf")),
+  );
+
+  await ok(f, ["start", "fw1"]);
+  assert.equal(await f.sim.state("dsp0"), "running", "start returns only once the processor runs");
+  assert.equal(await f.sim.firmware("dsp0"), stored.split("/").pop());
+  assert.equal((await state(f, "fw1")).status, "running");
+  assert.equal(await f.sim.state("m4"), "offline", "other processors untouched");
+
+  await ok(f, ["kill", "fw1"]);
+  assert.equal(await f.sim.state("dsp0"), "offline", "kill returns once the processor is offline");
+  await waitForExit(pid);
+  const stopped = await state(f, "fw1");
+  assert.equal(stopped.status, "stopped");
+  assert.equal(stopped.pid, 0);
+  assert.equal(await exitCode(f, "fw1"), EXIT.stoppedOnRequest);
+
+  await ok(f, ["delete", "fw1"]);
+  await fails(f, ["state", "fw1"], /^container fw1 does not exist$/m);
+  await assertClean(f);
+});
+
+Deno.test("create from the bundle as working directory and a relative pid file", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  const bundle = await f.bundle();
+  const r = await f.cli(["create", "--pid-file", "p.pid", "fw1"], { cwd: bundle });
+  assert.equal(r.code, 0, r.stderr);
+  const pid = await Deno.readTextFile(join(bundle, "p.pid"));
+  assert.match(pid, /^\d+$/);
+  assert.equal((await state(f, "fw1")).pid, Number(pid));
+  assert.equal((await state(f, "fw1")).bundle, bundle);
+  assert.deepEqual((await listDir(bundle)).filter((n) => n.includes(".tmp")), []);
+  await ok(f, ["delete", "fw1"]);
+  await assertClean(f);
+});
+
+Deno.test("firmware goes to the kernel's custom firmware path when it is set", async () => {
+  const custom = await Deno.makeTempDir({ prefix: "rproc-custom-fw-" });
+  try {
+    await using f = await makeFixture({ processors: [{ name: "dsp0" }], customFirmwarePath: custom });
+    await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+    const copies = await listDir(custom);
+    assert.equal(copies.length, 1);
+    assert.match(copies[0], STORED_NAME_PATTERN);
+    assert.deepEqual(await listDir(join(f.host, "lib/firmware")), []);
+    await ok(f, ["start", "fw1"]);
+    assert.equal(await f.sim.state("dsp0"), "running");
+    await ok(f, ["delete", "--force", "fw1"]);
+    assert.deepEqual(await listDir(custom), []);
+    assert.equal(await f.sim.state("dsp0"), "offline");
+  } finally {
+    await Deno.remove(custom, { recursive: true });
+  }
+});
+
+Deno.test("unknown processor: the message lists the available ones, and nothing is left", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }, { name: "m4" }] });
+  const bundle = await f.bundle({ processor: "nope" });
+  await fails(
+    f,
+    ["create", "--bundle", bundle, "fw1"],
+    /^remote processor nope does not exist; available remote processors: dsp0, m4/,
+  );
+  await assertClean(f);
+});
+
+Deno.test("no processors at all: the message says there are none", async () => {
+  await using f = await makeFixture({ processors: [] });
+  await fails(f, ["create", "--bundle", await f.bundle(), "fw1"], /there are no remote processors in /);
+  await assertClean(f);
+});
+
+Deno.test("create immediately followed by start, 100 times: the proxy is never lost", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  const bundle = await f.bundle();
+  for (let i = 0; i < 100; i++) {
+    await ok(f, ["create", "--bundle", bundle, `c${i}`]);
+    await ok(f, ["start", `c${i}`]);
+    assert.equal(await f.sim.state("dsp0"), "running", `iteration ${i}`);
+    await ok(f, ["delete", "--force", `c${i}`]);
+    assert.equal(await f.sim.state("dsp0"), "offline", `iteration ${i}`);
+  }
+  await assertClean(f);
+});
+
+Deno.test("a second container on a claimed processor is refused, naming the holder", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "first"]);
+  const before = await storedCopies(f);
+  await fails(
+    f,
+    ["create", "--bundle", await f.bundle(), "second"],
+    /remote processor dsp0 is already in use by container first/,
+  );
+  await fails(f, ["state", "second"], /container second does not exist/);
+  assert.deepEqual(await storedCopies(f), before);
+  await ok(f, ["start", "first"]);
+  await fails(f, ["create", "--bundle", await f.bundle(), "second"], /in use by container first/);
+  assert.equal(await f.sim.state("dsp0"), "running");
+  await ok(f, ["delete", "--force", "first"]);
+  await ok(f, ["create", "--bundle", await f.bundle(), "second"]);
+  await ok(f, ["delete", "second"]);
+  await assertClean(f);
+});
+
+Deno.test("the same id twice is refused and the first container is unharmed", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }, { name: "m4" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await fails(f, ["create", "--bundle", await f.bundle({ processor: "m4" }), "fw1"], /already exists/);
+  assert.equal((await state(f, "fw1")).status, "created");
+  assert.equal(await f.sim.state("m4"), "offline");
+  await ok(f, ["delete", "fw1"]);
+  await assertClean(f);
+});
+
+for (const spelling of ["15", "TERM", "term", "sigterm", "SIGTERM", "2", "INT", "SIGINT", "sigint"]) {
+  Deno.test(`kill with ${spelling} stops the processor gracefully through the proxy`, async () => {
+    await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+    await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+    await ok(f, ["start", "fw1"]);
+    await ok(f, ["kill", "fw1", spelling]);
+    assert.equal(await f.sim.state("dsp0"), "offline");
+    assert.equal(await exitCode(f, "fw1"), EXIT.stoppedOnRequest);
+    assert.equal((await state(f, "fw1")).status, "stopped");
+    await ok(f, ["delete", "fw1"]);
+    await assertClean(f);
+  });
+}
+
+for (const spelling of ["9", "KILL", "kill", "sigkill", "SIGKILL"]) {
+  Deno.test(`kill with ${spelling} kills the proxy and leaves the processor offline`, async () => {
+    await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+    await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+    await ok(f, ["start", "fw1"]);
+    const pid = (await state(f, "fw1")).pid as number;
+    await ok(f, ["kill", "fw1", spelling]);
+    assert.equal(await f.sim.state("dsp0"), "offline");
+    assert.equal(await pidRunning(pid), false);
+    assert.equal((await state(f, "fw1")).status, "stopped");
+    await ok(f, ["delete", "fw1"]);
+    await assertClean(f);
+  });
+}
+
+Deno.test("kill: unknown and unsupported signals are refused without effect", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["start", "fw1"]);
+  await fails(f, ["kill", "fw1", "BOGUS"], /^unknown signal "BOGUS"/);
+  await fails(f, ["kill", "fw1", "99"], /unknown signal "99"/);
+  await fails(f, ["kill", "fw1", "HUP"], /signal SIGHUP is not supported .*TERM or INT .*KILL/);
+  await fails(f, ["kill", "fw1", "USR1"], /signal SIGUSR1 is not supported/);
+  assert.equal(await f.sim.state("dsp0"), "running");
+  assert.equal((await state(f, "fw1")).status, "running");
+  await ok(f, ["delete", "--force", "fw1"]);
+  await assertClean(f);
+});
+
+Deno.test("kill of a created container ends it without touching the processor", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["kill", "fw1", "TERM"]);
+  assert.equal((await state(f, "fw1")).status, "stopped");
+  assert.deepEqual(f.sim.writes("dsp0"), []);
+  await fails(f, ["kill", "fw1"], /^container fw1 is not running.*container not running/);
+  await fails(f, ["start", "fw1"], /cannot start a container that has stopped/);
+  await ok(f, ["delete", "fw1"]);
+  await assertClean(f);
+});
+
+Deno.test("proxy killed from outside: state reads stopped, delete stops the processor", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["start", "fw1"]);
+  const pid = (await state(f, "fw1")).pid as number;
+  Deno.kill(pid, "SIGKILL");
+  await waitForExit(pid);
+  assert.equal((await state(f, "fw1")).status, "stopped");
+  assert.equal(await f.sim.state("dsp0"), "running", "nothing has stopped it yet");
+  await fails(f, ["kill", "fw1"], /container not running/);
+  await ok(f, ["delete", "fw1"]);
+  assert.equal(await f.sim.state("dsp0"), "offline");
+  await assertClean(f);
+});
+
+Deno.test("a crash with recovery disabled: the proxy exits with the crash code, state says stopped", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0", recovery: false }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["start", "fw1"]);
+  const pid = (await state(f, "fw1")).pid as number;
+  await f.sim.crash("dsp0");
+  await waitForExit(pid);
+  assert.equal(await exitCode(f, "fw1"), EXIT.crashed);
+  assert.equal((await state(f, "fw1")).status, "stopped");
+  assert.equal(await f.sim.state("dsp0"), "crashed");
+  await ok(f, ["delete", "fw1"]);
+  assert.equal(await f.sim.state("dsp0"), "offline", "delete recovers and stops a crashed processor");
+  await assertClean(f);
+});
+
+Deno.test("a crash the kernel recovers from keeps the container running", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0", recovery: true, recoveryDelayMs: 20 }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["start", "fw1"]);
+  const pid = (await state(f, "fw1")).pid as number;
+  await f.sim.crash("dsp0");
+  await f.sim.waitForState("dsp0", "running", 5_000);
+  // The proxy polls every 50 ms; give it several polls' worth of chances to (wrongly) exit.
+  await assert.rejects(waitForExit(pid, 500));
+  assert.equal((await state(f, "fw1")).status, "running");
+  await ok(f, ["delete", "--force", "fw1"]);
+  await assertClean(f);
+});
+
+Deno.test("the processor stopping by itself ends the container with its own exit code", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["start", "fw1"]);
+  await f.sim.haltBySelf("dsp0");
+  assert.equal(await exitCode(f, "fw1"), EXIT.stoppedBySelf);
+  assert.equal((await state(f, "fw1")).status, "stopped");
+  await ok(f, ["delete", "fw1"]);
+  await assertClean(f);
+});
+
+Deno.test("start with the firmware missing from the search path fails clearly and the container stops", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  for (const copy of await storedCopies(f)) await Deno.remove(join(f.sim.firmwareDir(), copy));
+  await fails(f, ["start", "fw1"], /^cannot start container fw1: firmware hello\.elf-\S+ failed to boot/);
+  assert.equal(await exitCode(f, "fw1"), EXIT.bootFailed);
+  assert.equal((await state(f, "fw1")).status, "stopped");
+  assert.equal(await f.sim.state("dsp0"), "offline");
+  await ok(f, ["delete", "fw1"]);
+  await assertClean(f);
+});
+
+Deno.test("a slow boot: start waits until the processor runs", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0", bootDelayMs: 300 }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["start", "fw1"]);
+  assert.equal(await f.sim.state("dsp0"), "running");
+  await ok(f, ["delete", "--force", "fw1"]);
+  await assertClean(f);
+});
+
+Deno.test("a processor already running firmware the runtime did not start is refused", async () => {
+  for (const initial of ["running", "attached", "crashed"] as const) {
+    await using f = await makeFixture({ processors: [{ name: "dsp0", state: initial }] });
+    await fails(
+      f,
+      ["create", "--bundle", await f.bundle(), "fw1"],
+      new RegExp(
+        `remote processor dsp0 is ${initial} with firmware \\S+, which this runtime did not start; stop it first`,
+      ),
+    );
+    assert.equal(await f.sim.state("dsp0"), initial);
+    assert.deepEqual(f.sim.writes("dsp0"), []);
+    await assertClean(f);
+  }
+});
+
+Deno.test("delete: created, running, stopped and unknown, with and without --force", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  const bundle = await f.bundle();
+  await fails(f, ["delete", "ghost"], /^container ghost does not exist$/m);
+  assert.equal((await f.cli(["delete", "--force", "ghost"])).code, 0);
+  assert.equal((await f.cli(["delete", "-f", "ghost"])).stderr, "");
+
+  await ok(f, ["create", "--bundle", bundle, "created"]);
+  const createdPid = (await state(f, "created")).pid as number;
+  await ok(f, ["delete", "created"]);
+  assert.equal(await pidRunning(createdPid), false);
+  assert.deepEqual(f.sim.writes("dsp0"), []);
+
+  await ok(f, ["create", "--bundle", bundle, "running"]);
+  await ok(f, ["start", "running"]);
+  await fails(f, ["delete", "running"], /^cannot delete container running that is not stopped: running/);
+  assert.equal(await f.sim.state("dsp0"), "running");
+  await ok(f, ["delete", "--force", "running"]);
+  assert.equal(await f.sim.state("dsp0"), "offline");
+
+  await ok(f, ["create", "--bundle", bundle, "stopped"]);
+  await ok(f, ["start", "stopped"]);
+  await ok(f, ["kill", "stopped", "KILL"]);
+  await ok(f, ["delete", "stopped"]);
+  await assertClean(f);
+});
+
+Deno.test("bad ids are refused before any path is touched", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  const bundle = await f.bundle();
+  for (const id of ["..", ".", "../escape", "a/b", "with space", "", "ünï"]) {
+    await fails(f, ["create", "--bundle", bundle, id], /invalid container id/);
+    await fails(f, ["state", id], /invalid container id/);
+    await fails(f, ["delete", "--force", id], /invalid container id/);
+  }
+  await assertClean(f);
+  assert.deepEqual(await listDir(join(f.dir, "escape")), []);
+});
+
+Deno.test("bad bundles are refused with one line and nothing left behind", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  const cases: [Parameters<Fixture["bundle"]>[0], RegExp][] = [
+    [{ configText: "{ not json" }, /config\.json is not valid JSON: line 1, column 3/],
+    [{ args: [] }, /process\.args has 0 entries; give exactly one/],
+    [{ args: ["a.elf", "b.elf"] }, /process\.args has 2 entries/],
+    [{ processor: null }, /annotations\["remoteproc\.name"\] is missing/],
+    [{ args: ["missing.elf"] }, /firmware missing\.elf does not exist in the rootfs/],
+    [{ mutate: (c) => c.ociVersion = "2.0.0" }, /ociVersion is "2\.0\.0"; only OCI runtime spec 1\.x/],
+  ];
+  for (const [options, pattern] of cases) {
+    await fails(f, ["create", "--bundle", await f.bundle(options), "fw1"], pattern);
+  }
+  await fails(
+    f,
+    ["create", "--bundle", join(f.dir, "nope"), "fw1"],
+    /cannot open bundle .*nope: it does not exist/,
+  );
+  await fails(
+    f,
+    ["create", "--bundle", await f.bundle(), "--pid-file", join(f.dir, "no/such/dir/p.pid"), "fw1"],
+    /pid file directory .*no\/such\/dir: it does not exist/,
+  );
+  await assertClean(f);
+  assert.deepEqual(f.sim.writes("dsp0"), []);
+});
+
+Deno.test("state of an unknown container and wrong argument counts", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await fails(f, ["state", "nope"], /^container nope does not exist$/m);
+  await fails(f, ["start"], /^start takes 1 argument, got 0; usage: start ID/);
+  await fails(f, ["bogus"], /^unknown command "bogus"; commands: create, start, state, kill, delete/);
+  await fails(f, ["create", "--nope", "x"], /^unknown flag --nope for create; accepted: --bundle/);
+  await fails(f, ["--nope", "state", "x"], /^unknown global flag --nope; accepted: --root/);
+});
+
+Deno.test("help: every command prints usage with an example", async () => {
+  await using f = await makeFixture({ processors: [] });
+  for (const command of ["create", "start", "state", "kill", "delete"]) {
+    const viaFlag = await f.cli([command, "--help"]);
+    assert.equal(viaFlag.code, 0);
+    assert.match(viaFlag.stdout, new RegExp(`^Usage: remoteproc-runtime ${command} `));
+    assert.match(viaFlag.stdout, /Example:\n {2}remoteproc-runtime /);
+    const viaHelp = await f.cli(["help", command]);
+    assert.equal(viaHelp.stdout, viaFlag.stdout);
+  }
+  const main = await f.cli(["--help"]);
+  assert.equal(main.code, 0);
+  assert.match(main.stdout, /Commands:\n {2}create/);
+  const version = await f.cli(["--version"]);
+  assert.match(version.stdout, /^remoteproc-runtime version \d+\.\d+\.\d+\nspec: 1\.2\.0\ndeno: 2\./);
+});

@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  currentSelfExecInfo,
+  PROXY_PERMISSIONS,
+  PROXY_V8_FLAGS,
+  selfCommand,
+} from "../lib/process/self_exec.ts";
+
+const PROJECT = fileURLToPath(new URL("..", import.meta.url));
+
+Deno.test("selfCommand: a compiled file runs itself, with no arguments of its own", () => {
+  const self = selfCommand({
+    standalone: true,
+    execPath: "/usr/bin/remoteproc-runtime",
+    mainModule: "file:///tmp/deno-compile-remoteproc-runtime/main.ts",
+  });
+  // Anything before the runtime's own arguments would be read as a global flag or a command by the file.
+  assert.deepEqual(self, { command: "/usr/bin/remoteproc-runtime", args: [] });
+});
+
+Deno.test("selfCommand: under deno run it runs deno with the permissions, V8 flags, config and main.ts", () => {
+  const main = "/opt/remoteproc runtime/main.ts";
+  const self = selfCommand({
+    standalone: false,
+    execPath: "/usr/local/bin/deno",
+    mainModule: pathToFileURL(main).href,
+  });
+  assert.equal(self.command, "/usr/local/bin/deno");
+  assert.deepEqual(self.args, [
+    "run",
+    "--quiet",
+    "--no-prompt",
+    ...PROXY_PERMISSIONS,
+    `--v8-flags=${PROXY_V8_FLAGS}`,
+    "--config",
+    "/opt/remoteproc runtime/deno.json",
+    "/opt/remoteproc runtime/main.ts",
+  ]);
+  // The script comes last: whatever follows it ("proxy", the container directory) is the runtime's.
+  assert.equal(self.args.at(-1), main);
+});
+
+Deno.test("selfCommand: under deno run the proxy gets --allow-all, the only set that reaches /proc and /sys", () => {
+  const { args } = selfCommand({ standalone: false, execPath: "deno", mainModule: "file:///p/main.ts" });
+  assert.ok(args.includes("--allow-all"));
+  // Any --deny-* flag makes Deno refuse /proc/PID and /sys ("Requires all access"): see PROXY_PERMISSIONS.
+  assert.deepEqual(args.filter((a) => a.startsWith("--deny")), []);
+  assert.equal(args.filter((a) => a.startsWith("--v8-flags=")).length, 1);
+});
+
+Deno.test("selfCommand: a main module that is not a file is passed as is, without --config", () => {
+  const url = "https://example.com/remoteproc-runtime/main.ts";
+  const self = selfCommand({ standalone: false, execPath: "/usr/bin/deno", mainModule: url });
+  assert.equal(self.command, "/usr/bin/deno");
+  assert.equal(self.args.at(-1), url);
+  assert.ok(!self.args.includes("--config"));
+  assert.ok(self.args.includes(`--v8-flags=${PROXY_V8_FLAGS}`));
+});
+
+Deno.test("selfCommand: V8 flags are one comma-separated value that deno accepts", async () => {
+  assert.doesNotMatch(PROXY_V8_FLAGS, /\s/);
+  for (const flag of PROXY_V8_FLAGS.split(",")) assert.match(flag, /^--[a-z][a-z0-9-]*(=\d+)?$/);
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `--v8-flags=${PROXY_V8_FLAGS}`, "1"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+});
+
+Deno.test("currentSelfExecInfo: under deno test it describes deno running a file, not a compiled file", () => {
+  const info = currentSelfExecInfo();
+  assert.equal(info.standalone, false);
+  assert.equal(info.execPath, Deno.execPath());
+  assert.ok(info.mainModule.startsWith("file:"));
+});
+
+Deno.test("selfCommand: the deno run command it builds really starts the runtime", async () => {
+  const self = selfCommand({
+    standalone: false,
+    execPath: Deno.execPath(),
+    mainModule: pathToFileURL(join(PROJECT, "main.ts")).href,
+  });
+  const { code, stdout, stderr } = await new Deno.Command(self.command, {
+    args: [...self.args, "--version"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const version = JSON.parse(await Deno.readTextFile(join(PROJECT, "deno.json"))).version;
+  assert.match(new TextDecoder().decode(stdout), new RegExp(`version ${version.replaceAll(".", "\\.")}`));
+});

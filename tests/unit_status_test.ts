@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { isKernelState, KERNEL_STATES, processorCondition } from "../lib/remoteproc/kernel_state.ts";
+import { deriveStatus, type StatusFacts } from "../lib/runtime/status.ts";
+
+/** A container whose proxy is alive and whose start was requested, on a running processor. */
+function facts(change: Partial<StatusFacts> = {}): StatusFacts {
+  return {
+    creatorAlive: false,
+    proxyRecorded: true,
+    proxyAlive: true,
+    startRequested: true,
+    processorState: "running",
+    ...change,
+  };
+}
+
+Deno.test("processorCondition classifies all eight kernel states", () => {
+  const expected: Record<string, string> = {
+    offline: "idle",
+    suspended: "active",
+    running: "active",
+    crashed: "crashed",
+    deleted: "gone",
+    attached: "active",
+    detached: "idle",
+    invalid: "gone",
+  };
+  assert.deepEqual([...KERNEL_STATES].sort(), Object.keys(expected).sort());
+  for (const state of KERNEL_STATES) assert.equal(processorCondition(state), expected[state], state);
+});
+
+Deno.test("processorCondition calls unknown or malformed strings unknown", () => {
+  for (const s of ["", "booting", "RUNNING", "running\n", " running", "start", "stop", "offline "]) {
+    assert.equal(processorCondition(s), "unknown", JSON.stringify(s));
+  }
+});
+
+Deno.test("isKernelState accepts the eight strings and nothing else", () => {
+  for (const s of KERNEL_STATES) assert.equal(isKernelState(s), true, s);
+  for (const s of ["", "Running", "start", "unknown", "offline\n"]) assert.equal(isKernelState(s), false, s);
+});
+
+Deno.test("deriveStatus: no proxy yet and the creator alive is creating", () => {
+  for (const processorState of [undefined, "offline", "running"]) {
+    assert.equal(
+      deriveStatus(
+        facts({
+          proxyRecorded: false,
+          proxyAlive: false,
+          creatorAlive: true,
+          startRequested: false,
+          processorState,
+        }),
+      ),
+      "creating",
+    );
+  }
+});
+
+Deno.test("deriveStatus: no proxy and a dead creator (a crashed create) is stopped", () => {
+  assert.equal(
+    deriveStatus(
+      facts({ proxyRecorded: false, proxyAlive: false, creatorAlive: false, startRequested: false }),
+    ),
+    "stopped",
+  );
+  // Even if something left a start request behind.
+  assert.equal(
+    deriveStatus(
+      facts({ proxyRecorded: false, proxyAlive: false, creatorAlive: false, startRequested: true }),
+    ),
+    "stopped",
+  );
+});
+
+Deno.test("deriveStatus: a recorded proxy that died is stopped, whatever the processor says", () => {
+  for (const startRequested of [false, true]) {
+    for (const processorState of [undefined, ...KERNEL_STATES, "weird"]) {
+      for (const creatorAlive of [false, true]) {
+        assert.equal(
+          deriveStatus(facts({ proxyAlive: false, startRequested, processorState, creatorAlive })),
+          "stopped",
+          `${startRequested} ${processorState} ${creatorAlive}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("deriveStatus: a live proxy before start is created, whatever the processor says", () => {
+  for (const processorState of [undefined, ...KERNEL_STATES]) {
+    assert.equal(deriveStatus(facts({ startRequested: false, processorState })), "created", processorState);
+  }
+  // The creator still running (create has not returned yet) does not matter once the proxy is recorded.
+  assert.equal(deriveStatus(facts({ startRequested: false, creatorAlive: true })), "created");
+});
+
+Deno.test("deriveStatus: a live proxy after start on an active processor is running", () => {
+  for (const processorState of ["running", "attached", "suspended"]) {
+    assert.equal(deriveStatus(facts({ processorState })), "running", processorState);
+  }
+});
+
+Deno.test("deriveStatus: a pod sandbox (no processor) with a live started proxy is running", () => {
+  assert.equal(deriveStatus(facts({ processorState: undefined })), "running");
+});
+
+Deno.test("deriveStatus: started but the processor still offline (booting) is running", () => {
+  // The proxy is booting it; the proxy itself exits when the boot fails.
+  assert.equal(deriveStatus(facts({ processorState: "offline" })), "running");
+});
+
+Deno.test("deriveStatus: a crashed processor makes a running container stopped", () => {
+  assert.equal(deriveStatus(facts({ processorState: "crashed" })), "stopped");
+});
+
+Deno.test("deriveStatus: a deleted or invalid processor makes a running container stopped", () => {
+  for (const processorState of ["deleted", "invalid"]) {
+    assert.equal(deriveStatus(facts({ processorState })), "stopped", processorState);
+  }
+});
+
+Deno.test({
+  name: "deriveStatus: an unknown kernel state string is not running",
+  fn() {
+    for (const processorState of ["some-future-state", "RUNNING"]) {
+      assert.equal(deriveStatus(facts({ processorState })), "stopped", processorState);
+    }
+  },
+});

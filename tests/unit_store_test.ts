@@ -1,0 +1,348 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { RuntimeError } from "../lib/errors.ts";
+import { claimHolder, claimProcessor, releaseClaim } from "../lib/store/claims.ts";
+import { containerDir, createContainerDir } from "../lib/store/container_store.ts";
+import { STORED_NAME_PATTERN, storedFirmwareName } from "../lib/store/firmware_store.ts";
+import { lockContainer } from "../lib/store/lock.ts";
+import { writeFileAtomic } from "../lib/util/atomic.ts";
+
+interface TempRoot extends AsyncDisposable {
+  root: string;
+}
+
+async function tempRoot(): Promise<TempRoot> {
+  const root = await Deno.makeTempDir({ prefix: "unit-store-" });
+  return {
+    root,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+async function names(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) out.push(e.name);
+  return out.sort();
+}
+
+async function rejection(promise: Promise<unknown>): Promise<RuntimeError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof RuntimeError, `expected a RuntimeError, got ${err}`);
+    return err;
+  }
+  assert.fail("expected the promise to reject");
+}
+
+// ---- stored firmware names ----
+
+Deno.test("storedFirmwareName is <basename>-<ms timestamp>-<8 hex>", () => {
+  assert.equal(
+    storedFirmwareName("/rootfs/lib/firmware/hello.elf", 1764400000000, "ab12cd34"),
+    "hello.elf-1764400000000-ab12cd34",
+  );
+});
+
+Deno.test("storedFirmwareName matches STORED_NAME_PATTERN, which recovers the original name", () => {
+  for (const source of ["/r/hello.elf", "/r/my-fw-1.2.elf", "/r/a-1764400000000-deadbeef", "fw"]) {
+    const name = storedFirmwareName(source);
+    const m = STORED_NAME_PATTERN.exec(name);
+    assert.ok(m, `${name} matches`);
+    assert.equal(m[1], source.split("/").at(-1));
+    assert.ok(Math.abs(Number(m[2]) - Date.now()) < 60_000, "the timestamp is now, in ms");
+    assert.match(m[3], /^[0-9a-f]{8}$/);
+  }
+});
+
+Deno.test("storedFirmwareName gives distinct names to copies made in the same millisecond", () => {
+  const now = Date.now();
+  const seen = new Set<string>();
+  for (let i = 0; i < 200; i++) seen.add(storedFirmwareName("/r/fw.elf", now));
+  assert.ok(seen.size >= 199, `only ${seen.size} distinct names out of 200`);
+});
+
+Deno.test("STORED_NAME_PATTERN does not match firmware names the user chose", () => {
+  for (
+    const name of [
+      "hello.elf",
+      "fw-1.elf",
+      "fw-2024-01-01.elf",
+      "fw-1764400000000",
+      "fw-1764400000000-ABCDEF12",
+      "fw-176440000000-ab12cd34",
+      "fw-1764400000000-ab12cd3",
+      "-1764400000000-ab12cd34",
+    ]
+  ) {
+    assert.equal(STORED_NAME_PATTERN.test(name), false, name);
+  }
+});
+
+// ---- atomic writes ----
+
+Deno.test("writeFileAtomic writes the whole content, string or bytes, and leaves no temp file", async () => {
+  await using t = await tempRoot();
+  const path = join(t.root, "state.json");
+  await writeFileAtomic(path, '{"a":1}\n');
+  assert.equal(await Deno.readTextFile(path), '{"a":1}\n');
+  const big = crypto.getRandomValues(new Uint8Array(65536));
+  await writeFileAtomic(path, big);
+  assert.deepEqual(await Deno.readFile(path), big);
+  await writeFileAtomic(path, "");
+  assert.equal(await Deno.readTextFile(path), "");
+  assert.deepEqual(await names(t.root), ["state.json"]);
+});
+
+Deno.test("writeFileAtomic replaces an existing file instead of writing into it", async () => {
+  await using t = await tempRoot();
+  const path = join(t.root, "pid");
+  await Deno.writeTextFile(path, "123456789");
+  const before = (await Deno.stat(path)).ino;
+  await writeFileAtomic(path, "42");
+  assert.equal(await Deno.readTextFile(path), "42", "no tail of the old content is left");
+  assert.notEqual((await Deno.stat(path)).ino, before, "a new file was renamed over the old one");
+});
+
+Deno.test("writeFileAtomic applies the requested mode", async () => {
+  await using t = await tempRoot();
+  const path = join(t.root, "secret");
+  await writeFileAtomic(path, "x", { mode: 0o600 });
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  const other = join(t.root, "public");
+  await writeFileAtomic(other, "x");
+  assert.equal((await Deno.stat(other)).mode! & 0o600, 0o600, "readable and writable by the owner");
+  assert.equal((await Deno.stat(other)).mode! & 0o111, 0, "not executable");
+});
+
+Deno.test("writeFileAtomic into a missing directory fails and creates nothing", async () => {
+  await using t = await tempRoot();
+  await assert.rejects(writeFileAtomic(join(t.root, "nope", "f"), "x"), Deno.errors.NotFound);
+  assert.deepEqual(await names(t.root), []);
+});
+
+Deno.test("writeFileAtomic: concurrent writers each leave a whole file, never a mix", async () => {
+  await using t = await tempRoot();
+  const path = join(t.root, "f");
+  const contents = Array.from({ length: 10 }, (_, i) => String(i).repeat(10000));
+  await Promise.all(contents.map((c) => writeFileAtomic(path, c)));
+  assert.ok(contents.includes(await Deno.readTextFile(path)));
+  assert.deepEqual(await names(t.root), ["f"]);
+});
+
+// ---- container directories ----
+
+Deno.test("containerDir joins a valid id to the root", () => {
+  assert.equal(containerDir("/run/rp", "fw1"), "/run/rp/fw1");
+});
+
+Deno.test("containerDir throws invalid-id for a bad id before any path is touched", async () => {
+  await using t = await tempRoot();
+  const root = join(t.root, "state"); // does not exist: a touched path would show up or fail differently
+  for (const id of ["../escape", "..", ".", "", "a/b", "/abs", "a b"]) {
+    assert.throws(
+      () => containerDir(root, id),
+      (e: unknown) => e instanceof RuntimeError && e.code === "invalid-id",
+    );
+    const err = await rejection(createContainerDir(root, id));
+    assert.equal(err.code, "invalid-id", id);
+  }
+  assert.deepEqual(await names(t.root), [], "nothing was created, not even the root");
+});
+
+Deno.test("createContainerDir creates a private directory; a second create of the id already exists", async () => {
+  await using t = await tempRoot();
+  const dir = await createContainerDir(t.root, "fw1");
+  assert.equal(dir, join(t.root, "fw1"));
+  const st = await Deno.stat(dir);
+  assert.ok(st.isDirectory);
+  assert.equal(st.mode! & 0o077, 0, "no access for group or others");
+  await Deno.writeTextFile(join(dir, "state.json"), "{}");
+  const err = await rejection(createContainerDir(t.root, "fw1"));
+  assert.equal(err.code, "exists");
+  assert.match(err.message, /container with given ID already exists/);
+  assert.ok(err.message.includes("fw1"), err.message);
+  assert.equal(await Deno.readTextFile(join(dir, "state.json")), "{}", "the existing container is untouched");
+});
+
+Deno.test("createContainerDir: of several concurrent creates of one id exactly one wins", async () => {
+  await using t = await tempRoot();
+  const results = await Promise.allSettled(
+    Array.from({ length: 8 }, () => createContainerDir(t.root, "race")),
+  );
+  assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+  for (const r of results) {
+    if (r.status === "rejected") assert.equal((r.reason as RuntimeError).code, "exists");
+  }
+});
+
+Deno.test("createContainerDir under a missing root fails naming the directory", async () => {
+  await using t = await tempRoot();
+  const root = join(t.root, "missing");
+  const err = await rejection(createContainerDir(root, "fw1"));
+  assert.equal(err.code, "not-found");
+  assert.ok(err.message.includes(join(root, "fw1")), err.message);
+});
+
+// ---- processor claims ----
+
+Deno.test("claimProcessor claims a free processor for a container", async () => {
+  await using t = await tempRoot();
+  await createContainerDir(t.root, "a");
+  assert.equal(await claimHolder(t.root, "dsp0"), undefined);
+  await claimProcessor(t.root, "dsp0", "a");
+  assert.equal(await claimHolder(t.root, "dsp0"), "a");
+  assert.deepEqual(await names(join(t.root, ".claims")), ["dsp0"], "no temp file is left behind");
+});
+
+Deno.test("claimProcessor refuses a second container, naming the holder", async () => {
+  await using t = await tempRoot();
+  await createContainerDir(t.root, "a");
+  await createContainerDir(t.root, "b");
+  await claimProcessor(t.root, "dsp0", "a");
+  const err = await rejection(claimProcessor(t.root, "dsp0", "b"));
+  assert.equal(err.code, "exists");
+  assert.match(err.message, /remote processor dsp0 is already in use by container a/);
+  assert.match(err.message, /delete --force a/);
+  assert.equal(await claimHolder(t.root, "dsp0"), "a", "the holder keeps it");
+  assert.deepEqual(await names(join(t.root, ".claims")), ["dsp0"]);
+});
+
+Deno.test("claimProcessor: the holder may claim again", async () => {
+  await using t = await tempRoot();
+  await createContainerDir(t.root, "a");
+  await claimProcessor(t.root, "dsp0", "a");
+  await claimProcessor(t.root, "dsp0", "a");
+  assert.equal(await claimHolder(t.root, "dsp0"), "a");
+});
+
+Deno.test("claimProcessor: different processors are claimed independently", async () => {
+  await using t = await tempRoot();
+  await createContainerDir(t.root, "a");
+  await createContainerDir(t.root, "b");
+  await claimProcessor(t.root, "dsp0", "a");
+  await claimProcessor(t.root, "dsp1", "b");
+  await claimProcessor(t.root, "m4", "a");
+  assert.equal(await claimHolder(t.root, "dsp0"), "a");
+  assert.equal(await claimHolder(t.root, "dsp1"), "b");
+  assert.equal(await claimHolder(t.root, "m4"), "a");
+});
+
+Deno.test("claimProcessor: processor names with / or .. stay inside the claims directory", async () => {
+  await using t = await tempRoot();
+  await createContainerDir(t.root, "a");
+  await createContainerDir(t.root, "b");
+  await claimProcessor(t.root, "soc/dsp0", "a");
+  await claimProcessor(t.root, "../dsp0", "b");
+  assert.equal(await claimHolder(t.root, "soc/dsp0"), "a");
+  assert.equal(await claimHolder(t.root, "../dsp0"), "b");
+  assert.equal(await claimHolder(t.root, "dsp0"), undefined, "not confused with a plain dsp0");
+  assert.deepEqual(await names(t.root), [".claims", "a", "b"]);
+});
+
+Deno.test("claimProcessor takes over a stale claim whose container directory is gone", async () => {
+  await using t = await tempRoot();
+  await createContainerDir(t.root, "old");
+  await createContainerDir(t.root, "new");
+  await claimProcessor(t.root, "dsp0", "old");
+  await Deno.remove(join(t.root, "old"), { recursive: true }); // its owner crashed mid-delete
+  await claimProcessor(t.root, "dsp0", "new");
+  assert.equal(await claimHolder(t.root, "dsp0"), "new");
+});
+
+Deno.test("claimProcessor: of several racing containers exactly one wins", async () => {
+  await using t = await tempRoot();
+  const ids = ["c0", "c1", "c2", "c3", "c4", "c5"];
+  for (const id of ids) await createContainerDir(t.root, id);
+  const results = await Promise.allSettled(ids.map((id) => claimProcessor(t.root, "dsp0", id)));
+  const winners = ids.filter((_, i) => results[i].status === "fulfilled");
+  assert.equal(winners.length, 1, `winners: ${winners}`);
+  assert.equal(await claimHolder(t.root, "dsp0"), winners[0]);
+  for (const r of results) {
+    if (r.status === "rejected") {
+      assert.equal((r.reason as RuntimeError).code, "exists");
+      assert.ok((r.reason as RuntimeError).message.includes(`container ${winners[0]}`));
+    }
+  }
+  assert.deepEqual(await names(join(t.root, ".claims")), ["dsp0"]);
+});
+
+Deno.test("releaseClaim frees the processor for its holder only", async () => {
+  await using t = await tempRoot();
+  await createContainerDir(t.root, "a");
+  await createContainerDir(t.root, "b");
+  await claimProcessor(t.root, "dsp0", "a");
+  await releaseClaim(t.root, "dsp0", "b"); // not the holder: nothing happens
+  assert.equal(await claimHolder(t.root, "dsp0"), "a");
+  await assert.rejects(claimProcessor(t.root, "dsp0", "b"), RuntimeError);
+  await releaseClaim(t.root, "dsp0", "a");
+  assert.equal(await claimHolder(t.root, "dsp0"), undefined);
+  await claimProcessor(t.root, "dsp0", "b");
+  assert.equal(await claimHolder(t.root, "dsp0"), "b");
+});
+
+Deno.test("releaseClaim of a processor nobody holds is not an error", async () => {
+  await using t = await tempRoot();
+  await releaseClaim(t.root, "dsp0", "a");
+  await createContainerDir(t.root, "a");
+  await claimProcessor(t.root, "dsp0", "a");
+  await releaseClaim(t.root, "dsp0", "a");
+  await releaseClaim(t.root, "dsp0", "a");
+  assert.equal(await claimHolder(t.root, "dsp0"), undefined);
+});
+
+// ---- container lock ----
+
+/** Whether another process could take the lock right now (flock -n on the same file). */
+async function lockIsFree(dir: string): Promise<boolean> {
+  const { code } = await new Deno.Command("flock", { args: ["-n", join(dir, "lock"), "true"] }).output();
+  return code === 0;
+}
+
+Deno.test("lockContainer serialises holders: the second gets the lock only after the first is disposed", async () => {
+  await using t = await tempRoot();
+  const dir = await createContainerDir(t.root, "fw1");
+  const events: string[] = [];
+  const first = await lockContainer(dir);
+  events.push("first acquired");
+  const second = lockContainer(dir).then((lock) => {
+    events.push("second acquired");
+    return lock;
+  });
+  // Another process cannot take it either; running it gives the second waiter ample time to (wrongly) win.
+  assert.equal(await lockIsFree(dir), false);
+  assert.deepEqual(events, ["first acquired"], "the second holder is still waiting");
+  events.push("first disposed");
+  first[Symbol.dispose]();
+  const lock2 = await second;
+  assert.deepEqual(events, ["first acquired", "first disposed", "second acquired"]);
+  assert.equal(await lockIsFree(dir), false, "the second holder has it now");
+  lock2[Symbol.dispose]();
+  assert.equal(await lockIsFree(dir), true, "disposing the last holder frees it");
+});
+
+Deno.test("lockContainer: `using` releases the lock at the end of the block", async () => {
+  await using t = await tempRoot();
+  const dir = await createContainerDir(t.root, "fw1");
+  {
+    using _lock = await lockContainer(dir);
+    assert.equal(await lockIsFree(dir), false);
+  }
+  assert.equal(await lockIsFree(dir), true);
+});
+
+Deno.test("lockContainer: disposing twice is harmless", async () => {
+  await using t = await tempRoot();
+  const dir = await createContainerDir(t.root, "fw1");
+  const lock = await lockContainer(dir);
+  lock[Symbol.dispose]();
+  lock[Symbol.dispose]();
+  using _again = await lockContainer(dir);
+});
+
+Deno.test("lockContainer on a directory that is gone fails with NotFound", async () => {
+  await using t = await tempRoot();
+  await assert.rejects(lockContainer(join(t.root, "gone")), Deno.errors.NotFound);
+});
