@@ -435,3 +435,42 @@ Deno.test("help: every command prints usage with an example", async () => {
   const version = await f.cli(["--version"]);
   assert.match(version.stdout, /^remoteproc-runtime version \d+\.\d+\.\d+\nspec: 1\.2\.0\ndeno: 2\./);
 });
+
+/** Inodes of the listening TCP sockets on this machine (from /proc/net/tcp and tcp6). */
+async function listeningInodes(): Promise<Set<string>> {
+  const inodes = new Set<string>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const text = await Deno.readTextFile(file).catch(() => "");
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === "0A") inodes.add(cols[9]); // 0A is LISTEN; column 9 the socket inode
+    }
+  }
+  return inodes;
+}
+
+Deno.test("a started proxy listens on no TCP port (start does not send SIGUSR1, which opens Deno's inspector)", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  const pid = (await state(f, "fw1")).pid as number;
+  // Deno opens its inspector on SIGUSR1 only in a process older than about half a second.
+  const ticks = Number((await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ")[19]);
+  await waitFor(async () => {
+    const uptime = Number((await Deno.readTextFile("/proc/uptime")).split(" ")[0]);
+    return uptime - ticks / 100 > 1.5;
+  }, { timeoutMs: 10_000, what: "the proxy to be older than 1.5 s" });
+  await ok(f, ["start", "fw1"]);
+  const proxyListens = async () => {
+    const listening = await listeningInodes();
+    for await (const fd of Deno.readDir(`/proc/${pid}/fd`)) {
+      const target = await Deno.readLink(`/proc/${pid}/fd/${fd.name}`).catch(() => "");
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode && listening.has(inode)) return true;
+    }
+    return false;
+  };
+  // Give a debugger the time it would need to appear; it must not.
+  await assert.rejects(waitFor(proxyListens, { timeoutMs: 1_000, what: "a listening socket" }));
+  await ok(f, ["delete", "--force", "fw1"]);
+  await assertClean(f);
+});

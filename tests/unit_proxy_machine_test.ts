@@ -5,10 +5,11 @@ import {
   type ProxyAction,
   type ProxyEvent,
   type ProxyState,
+  START_SIGNAL,
   transition,
 } from "../lib/proxy/machine.ts";
 
-const USR1: ProxyEvent = { type: "signal", signal: "SIGUSR1" };
+const USR1: ProxyEvent = { type: "signal", signal: START_SIGNAL };
 const TERM: ProxyEvent = { type: "signal", signal: "SIGTERM" };
 const INT: ProxyEvent = { type: "signal", signal: "SIGINT" };
 const BOOTED: ProxyEvent = { type: "booted" };
@@ -55,7 +56,7 @@ Deno.test("the proxy starts waiting, with no stop pending", () => {
   assert.deepEqual(INITIAL_STATE, { phase: "waiting", stopPending: false });
 });
 
-Deno.test("waiting + USR1 (start) boots the firmware", () => {
+Deno.test("waiting + the start signal boots the firmware", () => {
   const { state, actions } = transition(INITIAL_STATE, USR1);
   assert.equal(state.phase, "booting");
   assert.deepEqual(kinds(actions), ["boot"]);
@@ -232,7 +233,7 @@ Deno.test("orphaned while waiting exits 0; orphaned later is ignored", () => {
   assert.deepEqual(running.actions, []);
 });
 
-Deno.test("USR1 after the boot started does not boot twice", () => {
+Deno.test("the start signal after the boot started does not boot twice", () => {
   const booting = run([USR1, USR1]);
   assert.equal(booting.state.phase, "booting");
   assert.deepEqual(kinds(booting.steps[1]), []);
@@ -321,4 +322,8 @@ Deno.test("every path that ends the proxy produces exactly one exit action and p
     assert.equal(all.filter((a) => a.type === "exit").length, 1);
     assert.equal(all.at(-1)?.type, "exit", "exit is the last action");
   }
+});
+
+Deno.test("start is not signalled with SIGUSR1, which opens Deno's inspector", () => {
+  assert.notEqual(START_SIGNAL, "SIGUSR1");
 });

@@ -37,6 +37,33 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import("./kill.ts")).killCommand,
   },
   delete: { summary: "delete a container", load: async () => (await import("./delete.ts")).deleteCommand },
+  run: { summary: "create and start a container", load: async () => (await import("./run.ts")).runCommand },
+  list: {
+    summary: "list containers (table, JSON or ids)",
+    load: async () => (await import("./list.ts")).listCommand,
+  },
+  ps: {
+    summary: "print a container's pids (its proxy)",
+    load: async () => (await import("./ps.ts")).psCommand,
+  },
+  processors: {
+    summary: "list the remote processors and who holds them",
+    load: async () => (await import("./processors.ts")).processorsCommand,
+  },
+  spec: {
+    summary: "write a template config.json for a firmware bundle",
+    load: async () => (await import("./spec.ts")).specCommand,
+  },
+  features: {
+    summary: "print the OCI features document",
+    load: async () => (await import("./features.ts")).featuresCommand,
+  },
+  ...Object.fromEntries(
+    (["exec", "pause", "resume", "update", "checkpoint", "restore", "events"] as const).map((name) => [name, {
+      summary: "not supported for a remote processor (fails with the reason)",
+      load: async () => (await import("./unsupported.ts")).unsupportedCommand(name),
+    }]),
+  ),
 };
 const HIDDEN: Record<string, () => Promise<Command>> = {
   proxy: async () => (await import("./proxy.ts")).proxyCommand,
@@ -65,10 +92,10 @@ const BOOLEAN_FLAGS = ["debug", "systemd-cgroup", "help", "version"];
  * ```
  */
 export async function runCli(argv: string[], io: CliIo = STD_IO): Promise<number> {
-  let globals: GlobalFlags = { logFormat: "text", help: false, version: false };
+  // Filled as the flags are read, so an error in a later global flag still reaches an earlier --log.
+  const globals: GlobalFlags = { logFormat: "text", help: false, version: false };
   try {
-    const split = splitGlobalFlags(argv);
-    globals = split.globals;
+    const split = splitGlobalFlags(argv, globals);
     if (globals.version) {
       io.stdout(`remoteproc-runtime version ${denoJson.version}\nspec: 1.2.0\ndeno: ${Deno.version.deno}`);
       return 0;
@@ -123,9 +150,8 @@ async function buildContext(globals: GlobalFlags): Promise<RuntimeContext> {
   return { ...settings, self: selfCommand(currentSelfExecInfo()), cwd: Deno.cwd() };
 }
 
-/** Splits the global flags (before the command) from the command and its arguments. */
-function splitGlobalFlags(argv: string[]): { globals: GlobalFlags; rest: string[] } {
-  const globals: GlobalFlags = { logFormat: "text", help: false, version: false };
+/** Reads the global flags (before the command) into `globals`; returns the command and its arguments. */
+function splitGlobalFlags(argv: string[], globals: GlobalFlags): { rest: string[] } {
   let i = 0;
   for (; i < argv.length; i++) {
     const arg = argv[i];
@@ -174,7 +200,7 @@ function splitGlobalFlags(argv: string[]): { globals: GlobalFlags; rest: string[
       globals.logFormat = value;
     }
   }
-  return { globals, rest: argv.slice(i) };
+  return { rest: argv.slice(i) };
 }
 
 function nonEmpty(flag: string, value: string): string {

@@ -3,6 +3,10 @@ import { fsError, RuntimeError } from "../errors.ts";
 
 /** The annotation naming the remote processor a container runs on. */
 export const PROCESSOR_ANNOTATION = "remoteproc.name";
+/** Annotation added to the state: the processor's sysfs directory. */
+export const RESOLVED_PATH_ANNOTATION = "remoteproc.resolved-path";
+/** Annotation added to the state: the stored firmware copy. */
+export const FIRMWARE_ANNOTATION = "remoteproc.firmware";
 /** Annotation marking a CRI pod sandbox container, which holds no processor. */
 export const CRI_CONTAINER_TYPE_ANNOTATION = "io.kubernetes.cri.container-type";
 

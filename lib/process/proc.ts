@@ -47,7 +47,7 @@ export async function isAlive(identity: ProcessIdentity | null | undefined): Pro
  *
  * @example
  * ```ts
- * await signalIfAlive(record.proxy, "SIGUSR1");
+ * await signalIfAlive(record.proxy, "SIGTERM");
  * ```
  */
 export async function signalIfAlive(

@@ -4,9 +4,16 @@ import { bootProcessor, stopProcessor } from "../remoteproc/control.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
 import { readRecord, writeBootReport, writeExitReport, writeProxyReady } from "../store/container_store.ts";
 import type { ContainerRecord } from "../store/record.ts";
-import { EXIT, INITIAL_STATE, type ProxyAction, type ProxyEvent, transition } from "./machine.ts";
+import {
+  EXIT,
+  INITIAL_STATE,
+  type ProxyAction,
+  type ProxyEvent,
+  START_SIGNAL,
+  transition,
+} from "./machine.ts";
 
-const SIGNALS = ["SIGUSR1", "SIGTERM", "SIGINT"] as const;
+const SIGNALS = [START_SIGNAL, "SIGTERM", "SIGINT"] as const;
 /** How often a proxy waiting for `start` checks that its container still exists. */
 const ORPHAN_CHECK_MS = 1_000;
 /** How fast the processor is polled while it boots or stops. */

@@ -18,6 +18,16 @@ export const EXIT = {
   stopFailed: 6,
 } as const;
 
+/**
+ * The signal `start` sends the proxy. Not SIGUSR1: since Deno 2.9.2 a SIGUSR1 also opens Deno's V8 inspector on
+ * 127.0.0.1:9229 (even when the program listens for it), which in a root process is an unauthenticated way to
+ * run code as root. SIGUSR2 has no such side effect.
+ */
+export const START_SIGNAL = "SIGUSR2";
+
+/** A signal the proxy listens for. */
+export type ProxySignal = typeof START_SIGNAL | "SIGTERM" | "SIGINT";
+
 /** Where the proxy is in a container's life. */
 export type Phase = "waiting" | "booting" | "running" | "recovering" | "stopping" | "done";
 
@@ -29,7 +39,7 @@ export interface ProxyState {
 
 /** Something that happened to the proxy. */
 export type ProxyEvent =
-  | { type: "signal"; signal: "SIGUSR1" | "SIGTERM" | "SIGINT" }
+  | { type: "signal"; signal: ProxySignal }
   | { type: "booted" }
   | { type: "boot-failed"; message: string }
   | { type: "polled"; state: string; recovery: boolean }
@@ -57,7 +67,7 @@ export const INITIAL_STATE: ProxyState = { phase: "waiting", stopPending: false 
  *
  * @example
  * ```ts
- * const { state, actions } = transition(INITIAL_STATE, { type: "signal", signal: "SIGUSR1" });
+ * const { state, actions } = transition(INITIAL_STATE, { type: "signal", signal: START_SIGNAL });
  * // state.phase === "booting", actions = [{ type: "log", ... }, { type: "boot" }]
  * ```
  */
@@ -148,11 +158,11 @@ function polled(state: ProxyState, kernelState: string, recovery: boolean, h: He
   }
 }
 
-function onSignal(state: ProxyState, signal: "SIGUSR1" | "SIGTERM" | "SIGINT", h: Helpers) {
-  if (signal === "SIGUSR1") {
+function onSignal(state: ProxyState, signal: ProxySignal, h: Helpers) {
+  if (signal === START_SIGNAL) {
     return state.phase === "waiting"
       ? h.to("booting", [h.log("start requested: booting the firmware"), { type: "boot" }])
-      : h.stay([h.log(`ignoring SIGUSR1: already ${state.phase}`)]);
+      : h.stay([h.log(`ignoring ${START_SIGNAL}: already ${state.phase}`)]);
   }
   switch (state.phase) {
     case "waiting":

@@ -2,7 +2,9 @@ import { RuntimeError } from "../errors.ts";
 import { isAlive, signalIfAlive } from "../process/proc.ts";
 import { markStartRequested, readBootReport } from "../store/container_store.ts";
 import { lockContainer } from "../store/lock.ts";
+import { crashPoint } from "../util/crash_point.ts";
 import { delay } from "../util/wait.ts";
+import { START_SIGNAL } from "../proxy/machine.ts";
 import { loadContainer } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 
@@ -37,12 +39,14 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
       throw new RuntimeError("invalid-state", `cannot start container ${id}: it is still being created`);
   }
   await markStartRequested(c.dir);
-  if (!(await signalIfAlive(c.proxy, "SIGUSR1"))) {
+  crashPoint("start:after-mark");
+  if (!(await signalIfAlive(c.proxy, START_SIGNAL))) {
     throw new RuntimeError(
       "invalid-state",
       `cannot start container ${id}: its proxy has exited; delete it and create it again`,
     );
   }
+  crashPoint("start:after-signal");
   const timeout = (c.record?.timings.startTimeoutMs ?? 10_000) + START_MARGIN_MS;
   const deadline = performance.now() + timeout;
   while (true) {
@@ -52,6 +56,10 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
       throw new RuntimeError("device", `cannot start container ${id}: ${report.message}`);
     }
     if (!(await isAlive(c.proxy))) {
+      // The proxy may have reported and exited between the two reads: its report is the answer.
+      const last = await readBootReport(c.dir);
+      if (last?.ok) return;
+      if (last) throw new RuntimeError("device", `cannot start container ${id}: ${last.message}`);
       throw new RuntimeError(
         "device",
         `cannot start container ${id}: its proxy exited during the boot (see the container log)`,

@@ -1,0 +1,52 @@
+import { join } from "node:path";
+import { listProcessors, readAttribute } from "../remoteproc/sysfs.ts";
+import { claimHolder } from "../store/claims.ts";
+import type { RuntimeContext } from "./context.ts";
+
+/** One remote processor as the `processors` command shows it. */
+export interface ProcessorStatus {
+  /** The N of remoteprocN. */
+  index: number;
+  /** The `name` attribute: the value of the remoteproc.name annotation. */
+  name: string;
+  /** The `state` attribute, or null when it cannot be read. */
+  state: string | null;
+  /** The `firmware` attribute, or null when it cannot be read. */
+  firmware: string | null;
+  /** The sysfs directory (under the host root). */
+  path: string;
+  /** The container holding the processor, or null. */
+  holder: string | null;
+}
+
+/**
+ * The remote processors under the host root, ordered by index, each with its state, firmware and the
+ * container that holds it (a claim whose container is gone counts as free). No processors is an empty list.
+ *
+ * @example
+ * ```ts
+ * for (const p of await processorStatuses(ctx)) console.log(p.name, p.state, p.holder);
+ * ```
+ * @throws {RuntimeError} when the sysfs class directory exists but cannot be read.
+ */
+export async function processorStatuses(ctx: RuntimeContext): Promise<ProcessorStatus[]> {
+  const processors = await listProcessors(ctx.hostRoot);
+  return await Promise.all(processors.map(async (p) => {
+    const [state, firmware, claimed] = await Promise.all([
+      readAttribute(p.dir, "state").catch(() => null),
+      readAttribute(p.dir, "firmware").catch(() => null),
+      claimHolder(ctx.root, p.name),
+    ]);
+    const holder = claimed !== undefined && (await _exists(join(ctx.root, claimed))) ? claimed : null;
+    return { index: p.index, name: p.name, state, firmware, path: p.dir, holder };
+  }));
+}
+
+async function _exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
