@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Simulator, type SimulatorOptions } from "../lib/simulator/simulator.ts";
@@ -58,7 +59,10 @@ export interface Fixture extends AsyncDisposable {
   root: string;
   sim: Simulator;
   /** Runs the CLI with --root and --host-root of this fixture. */
-  cli(args: string[], options?: { cwd?: string; globals?: string[] }): Promise<CliResult>;
+  cli(
+    args: string[],
+    options?: { cwd?: string; globals?: string[]; env?: Record<string, string> },
+  ): Promise<CliResult>;
   /** Writes a bundle holding testdata's firmware; returns its directory. */
   bundle(options?: BundleOptions): Promise<string>;
   /** Pids of every proxy that reported ready under this fixture's root. */
@@ -100,6 +104,7 @@ export async function makeFixture(options: Omit<SimulatorOptions, "dir">): Promi
     cli: (args, o = {}) =>
       runCliProcess(["--root", root, "--host-root", host, ...(o.globals ?? []), ...args], {
         cwd: o.cwd,
+        env: o.env,
         outDir: dir,
       }),
     async bundle(b = {}) {
@@ -175,4 +180,39 @@ export async function listDir(path: string): Promise<string[]> {
     // missing
   }
   return names.sort();
+}
+
+/** Stored firmware copies (and hidden temp files) in the fixture's firmware directory. */
+export async function storedCopies(f: Fixture): Promise<string[]> {
+  const pattern = /^(.+)-(\d{13,})-([0-9a-f]{8})$/;
+  return (await listDir(f.sim.firmwareDir())).filter((n) => pattern.test(n) || n.startsWith("."));
+}
+
+/** Live processes whose command line is a proxy under this fixture's state root. */
+export async function proxiesUnder(f: Fixture): Promise<number[]> {
+  const found: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
+    if (cmdline.includes(`proxy\0${f.root}/`) && await pidRunning(Number(e.name))) found.push(Number(e.name));
+  }
+  return found;
+}
+
+/**
+ * Asserts that nothing is left behind under a fixture: no container directory, claim, firmware ledger entry,
+ * stored firmware copy or temp file, and no proxy process.
+ */
+export async function assertNothingLeft(f: Fixture, message = ""): Promise<void> {
+  const at = message ? ` (${message})` : "";
+  assert.deepEqual((await listDir(f.root)).filter((n) => !n.startsWith(".")), [], `container dirs${at}`);
+  assert.deepEqual(await listDir(join(f.root, ".claims")), [], `claims${at}`);
+  assert.deepEqual(await listDir(join(f.root, ".firmware")), [], `firmware ledger${at}`);
+  assert.deepEqual(await storedCopies(f), [], `stored copies${at}`);
+  assert.deepEqual(await proxiesUnder(f), [], `proxies${at}`);
+}
+
+/** The environment of this process plus `extra`, for a CLI run (runCliProcess replaces the environment). */
+export function envWith(extra: Record<string, string>): Record<string, string> {
+  return { ...Deno.env.toObject(), ...extra };
 }

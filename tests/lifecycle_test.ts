@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { EXIT } from "../lib/proxy/machine.ts";
 import { STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
 import { waitFor } from "../lib/util/wait.ts";
-import { type Fixture, listDir, makeFixture, pidRunning, waitForExit } from "./helpers.ts";
+import { type Fixture, listDir, MAIN, makeFixture, pidRunning, waitForExit } from "./helpers.ts";
 
 /** The state JSON of a container, parsed, asserting the command succeeded. */
 async function state(f: Fixture, id: string): Promise<Record<string, unknown>> {
@@ -471,6 +471,46 @@ Deno.test("a started proxy listens on no TCP port (start does not send SIGUSR1, 
   };
   // Give a debugger the time it would need to appear; it must not.
   await assert.rejects(waitFor(proxyListens, { timeoutMs: 1_000, what: "a listening socket" }));
+  await ok(f, ["delete", "--force", "fw1"]);
+  await assertClean(f);
+});
+
+Deno.test("descriptors an engine hands create (containerd's fd 3) are not kept by the proxy", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  const bundle = await f.bundle();
+  const marker = join(f.dir, "engine-socket-stand-in");
+  await Deno.writeTextFile(marker, "held by the engine");
+  const out = join(f.dir, "create.out");
+  const child = new Deno.Command("/bin/sh", {
+    args: [
+      "-c",
+      'exec 3<"$1" 7<"$1"; out=$2; shift 2; exec "$@" >"$out" 2>&1',
+      "sh",
+      marker,
+      out,
+      Deno.execPath(),
+      "run",
+      "-A",
+      MAIN,
+      "--root",
+      f.root,
+      "--host-root",
+      f.host,
+      "create",
+      "--bundle",
+      bundle,
+      "fw1",
+    ],
+    stdin: "null",
+  }).spawn();
+  assert.equal((await child.status).code, 0, await Deno.readTextFile(out));
+  const pid = (await state(f, "fw1")).pid as number;
+  const held: string[] = [];
+  for await (const fd of Deno.readDir(`/proc/${pid}/fd`)) {
+    if ((await Deno.readLink(`/proc/${pid}/fd/${fd.name}`).catch(() => "")) === marker) held.push(fd.name);
+  }
+  assert.deepEqual(held, []);
+  await ok(f, ["start", "fw1"]);
   await ok(f, ["delete", "--force", "fw1"]);
   await assertClean(f);
 });

@@ -1,6 +1,3 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
 /** What decides how the runtime re-executes itself. */
 export interface SelfExecInfo {
   /** `Deno.build.standalone`: true inside a `deno compile`d file. */
@@ -25,9 +22,13 @@ export interface SelfCommand {
 export const PROXY_PERMISSIONS = ["--allow-all"];
 
 /**
- * V8 settings that shrink a long-lived, mostly idle proxy: a small young generation and a lean heap.
+ * V8 settings of the re-executed proxy: a 1 MiB young generation, the part of the heap an idle poller churns.
+ * Measured with lib/dev/bench.ts (private memory of an idle proxy): --lite-mode, --single-threaded,
+ * --single-threaded-gc, --optimize-for-size and --jitless change it by less than the run-to-run noise
+ * (0.3 MiB), so none is used; --max-old-space-size is left alone because an out-of-memory proxy would leave
+ * a running processor without its watcher. The compiled file should be built with the same flags.
  */
-export const PROXY_V8_FLAGS = "--max-semi-space-size=1,--max-old-space-size=16,--single-threaded-gc";
+export const PROXY_V8_FLAGS = "--max-semi-space-size=1";
 
 /**
  * How to run this program again: the compiled file runs itself; under `deno run` it runs
@@ -43,8 +44,12 @@ export function selfCommand(info: SelfExecInfo): SelfCommand {
   if (info.standalone) return { command: info.execPath, args: [] };
   const args = ["run", "--quiet", "--no-prompt", ...PROXY_PERMISSIONS, `--v8-flags=${PROXY_V8_FLAGS}`];
   if (info.mainModule.startsWith("file:")) {
-    const main = fileURLToPath(info.mainModule);
-    args.push("--config", join(dirname(main), "deno.json"), main);
+    // URL arithmetic, not node:path/node:url: a `node:` import costs every command ~25 ms of start-up.
+    args.push(
+      "--config",
+      filePath(new URL("deno.json", info.mainModule)),
+      filePath(new URL(info.mainModule)),
+    );
   } else {
     args.push(info.mainModule);
   }
@@ -61,4 +66,9 @@ export function selfCommand(info: SelfExecInfo): SelfCommand {
  */
 export function currentSelfExecInfo(): SelfExecInfo {
   return { standalone: Deno.build.standalone, execPath: Deno.execPath(), mainModule: Deno.mainModule };
+}
+
+/** The local path of a file: URL (percent-escapes decoded). */
+function filePath(url: URL): string {
+  return decodeURIComponent(url.pathname);
 }

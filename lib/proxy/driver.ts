@@ -1,4 +1,4 @@
-import { RuntimeError } from "../errors.ts";
+import { fsError, RuntimeError } from "../errors.ts";
 import { processStartTime } from "../process/proc.ts";
 import { bootProcessor, stopProcessor } from "../remoteproc/control.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
@@ -52,13 +52,16 @@ export async function runProxy(dir: string, print: (line: string) => void): Prom
     const startTime = await processStartTime(Deno.pid);
     if (startTime === undefined) throw new RuntimeError("internal", "cannot read this process's start time");
     await writeProxyReady(dir, { pid: Deno.pid, startTime });
-    timers.push(setInterval(async () => {
+    // Only a proxy still waiting for start reacts to its directory going away (see the machine), so the
+    // check stops once it has left that phase: an idle running proxy then wakes only for its polls.
+    let orphanCheck: Timer | undefined = setInterval(async () => {
       try {
         await Deno.lstat(dir);
       } catch {
         push({ type: "orphaned" });
       }
-    }, ORPHAN_CHECK_MS));
+    }, ORPHAN_CHECK_MS);
+    timers.push(orphanCheck);
 
     let state = INITIAL_STATE;
     while (true) {
@@ -70,6 +73,10 @@ export async function runProxy(dir: string, print: (line: string) => void): Prom
       }
       const next = transition(state, event);
       state = next.state;
+      if (orphanCheck !== undefined && state.phase !== "waiting") {
+        clearInterval(orphanCheck);
+        orphanCheck = undefined;
+      }
       for (const action of next.actions) {
         const code = await perform(action, record, dir, { push, log, timers });
         if (code !== undefined) {
@@ -143,7 +150,9 @@ function perform(
         if (busy) return;
         busy = true;
         try {
-          const state = await readAttribute(processor.dir, "state");
+          // A synchronous read: a sysfs attribute is answered from kernel memory at once, and the async
+          // form costs a hop through Deno's blocking thread pool, an extra thread wake-up at every poll.
+          const state = readStateNow(processor.dir);
           const recovery = state === "crashed" &&
             (await readAttribute(processor.dir, "recovery").catch(() => "disabled")) === "enabled";
           push({ type: "polled", state, recovery });
@@ -159,6 +168,17 @@ function perform(
     case "arm-recovery":
       timers.push(setTimeout(() => push({ type: "recovery-expired" }), timings.recoveryGraceMs));
       return;
+  }
+}
+
+/** The processor's state attribute, read synchronously (what readAttribute returns, without the "\n"). */
+function readStateNow(processorDir: string): string {
+  const path = `${processorDir}/state`;
+  try {
+    const text = Deno.readTextFileSync(path);
+    return text.endsWith("\n") ? text.slice(0, -1) : text;
+  } catch (err) {
+    throw fsError(err, "read", path);
   }
 }
 

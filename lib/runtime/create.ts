@@ -2,7 +2,7 @@ import { dirname, join, resolve } from "node:path";
 import { fsError, RuntimeError } from "../errors.ts";
 import { validateContainerId } from "../oci/container_id.ts";
 import { type ResolvedFile, resolveInRootfs } from "../oci/rootfs.ts";
-import { loadBundleSpec } from "../oci/spec.ts";
+import { FIRMWARE_ANNOTATION, loadBundleSpec, RESOLVED_PATH_ANNOTATION } from "../oci/spec.ts";
 import { type ProcessIdentity, processStartTime, signalIfAlive } from "../process/proc.ts";
 import { findProcessor, firmwareDirectory, type Processor, readAttribute } from "../remoteproc/sysfs.ts";
 import { claimProcessor, releaseClaim } from "../store/claims.ts";
@@ -13,17 +13,19 @@ import {
   removeContainerDir,
   writeRecord,
 } from "../store/container_store.ts";
-import { removeStoredFirmware, storedFirmwareName, storeFirmware } from "../store/firmware_store.ts";
+import {
+  forgetFirmwareOwner,
+  recordFirmwareOwner,
+  removeStoredFirmware,
+  storedFirmwareName,
+  storeFirmware,
+} from "../store/firmware_store.ts";
 import { lockContainer } from "../store/lock.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { crashPoint } from "../util/crash_point.ts";
 import { delay } from "../util/wait.ts";
 import type { RuntimeContext } from "./context.ts";
-
-/** Annotation added to the state: the processor's sysfs directory. */
-export const RESOLVED_PATH_ANNOTATION = "remoteproc.resolved-path";
-/** Annotation added to the state: the stored firmware copy. */
-export const FIRMWARE_ANNOTATION = "remoteproc.firmware";
 
 /** Options of {@link createContainer}. */
 export interface CreateOptions {
@@ -65,6 +67,7 @@ export async function createContainer(ctx: RuntimeContext, options: CreateOption
   await ensureStateRoot(ctx.root);
   const dir = await createContainerDir(ctx.root, id);
   const undo: (() => Promise<unknown>)[] = [() => removeContainerDir(dir)];
+  crashPoint("create:after-dir");
   try {
     using _lock = await lockContainer(dir);
     const creatorStart = await processStartTime(Deno.pid);
@@ -92,19 +95,28 @@ export async function createContainer(ctx: RuntimeContext, options: CreateOption
     // The record names the planned firmware copy before it exists, so a crash at any later step leaves
     // enough behind for delete --force to clean up.
     await writeRecord(dir, record);
+    crashPoint("create:after-record");
     if (processor && firmware) {
       await claimProcessor(ctx.root, processor.name, id);
       undo.push(() => releaseClaim(ctx.root, processor.name, id));
+      crashPoint("create:after-claim");
       await checkProcessorFree(processor);
-      undo.push(() => removeStoredFirmware(record.firmware!.path));
+      const stored = record.firmware!.path;
+      undo.push(() => forgetFirmwareOwner(ctx.root, storedName));
+      // The ledger entry comes before the copy, so a copy whose record is lost can still be proven ours.
+      await recordFirmwareOwner(ctx.root, storedName, { id, path: stored });
+      undo.push(() => removeStoredFirmware(stored));
       await storeFirmware(firmware, firmwareDir, storedName);
+      crashPoint("create:after-firmware");
     }
     undo.push(async () => {
       const ready = await readProxyReady(dir).catch(() => undefined);
       await signalIfAlive(ready, "SIGKILL");
     });
     record.proxy = await spawnProxy(ctx, dir);
+    crashPoint("create:after-proxy");
     await writeRecord(dir, record);
+    crashPoint("create:after-final-record");
     if (pidFile !== undefined) {
       try {
         await writeFileAtomic(pidFile, String(record.proxy.pid));
@@ -147,8 +159,9 @@ async function checkProcessorFree(processor: Processor): Promise<void> {
  * and waits until it reports that its signal listeners are in place.
  */
 async function spawnProxy(ctx: RuntimeContext, dir: string): Promise<ProcessIdentity> {
-  const child = new Deno.Command(ctx.self.command, {
-    args: [...ctx.self.args, "proxy", dir],
+  const { command, args } = withInheritedFdsClosed(ctx.self.command, [...ctx.self.args, "proxy", dir]);
+  const child = new Deno.Command(command, {
+    args,
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",
@@ -188,4 +201,24 @@ async function spawnProxy(ctx: RuntimeContext, dir: string): Promise<ProcessIden
     await child.status;
     throw err;
   }
+}
+
+/** The shell that closes inherited descriptors before the proxy runs; absent on the rare image without one. */
+const SHELL = "/bin/sh";
+
+/**
+ * Runs `command` through `/bin/sh` closing descriptors 3 to 9 first. Engines hand `create` descriptors the
+ * proxy must not keep (containerd's shim passes its listening socket as fd 3, not close-on-exec), and Deno
+ * cannot close a raw descriptor itself. Descriptors Deno opened are close-on-exec already.
+ */
+function withInheritedFdsClosed(command: string, args: string[]): { command: string; args: string[] } {
+  try {
+    if (!Deno.statSync(SHELL).isFile) return { command, args };
+  } catch {
+    return { command, args };
+  }
+  return {
+    command: SHELL,
+    args: ["-c", 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec "$0" "$@"', command, ...args],
+  };
 }

@@ -3,8 +3,9 @@ import { validateContainerId } from "../oci/container_id.ts";
 import { signalIfAlive } from "../process/proc.ts";
 import { releaseClaim } from "../store/claims.ts";
 import { containerDir, removeContainerDir } from "../store/container_store.ts";
-import { removeStoredFirmware } from "../store/firmware_store.ts";
+import { forgetFirmwareOwner, removeStoredFirmware } from "../store/firmware_store.ts";
 import { lockContainer } from "../store/lock.ts";
+import { crashPoint } from "../util/crash_point.ts";
 import { loadContainer, notFound } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killProxy, stopOwnProcessor, waitForProxyExit } from "./stop.ts";
@@ -62,8 +63,15 @@ export async function deleteContainer(
     await waitForProxyExit(id, c.proxy, CREATED_EXIT_MS).catch(() => {});
   }
   await killProxy(id, c.proxy);
+  crashPoint("delete:after-proxy-killed");
   await stopOwnProcessor(c.record);
-  if (c.record?.firmware) await removeStoredFirmware(c.record.firmware.path);
+  crashPoint("delete:after-processor-stopped");
+  if (c.record?.firmware) {
+    await removeStoredFirmware(c.record.firmware.path);
+    await forgetFirmwareOwner(ctx.root, c.record.firmware.name);
+  }
+  crashPoint("delete:after-firmware-removed");
   if (c.record?.processor) await releaseClaim(ctx.root, c.record.processor.name, id);
+  crashPoint("delete:after-claim-released");
   await removeContainerDir(c.dir);
 }

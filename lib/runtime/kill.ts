@@ -2,7 +2,8 @@ import { RuntimeError } from "../errors.ts";
 import { parseSignal, signalAction } from "../process/signals.ts";
 import { signalIfAlive } from "../process/proc.ts";
 import { lockContainer } from "../store/lock.ts";
-import { loadContainer } from "./container.ts";
+import { crashPoint } from "../util/crash_point.ts";
+import { loadContainer, notFound } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killProxy, stopOwnProcessor, waitForProxyExit } from "./stop.ts";
 
@@ -31,7 +32,8 @@ export async function killContainer(ctx: RuntimeContext, id: string, signalText 
     );
   }
   const first = await loadContainer(ctx, id);
-  using _lock = await lockContainer(first.dir);
+  // A delete racing with this call may remove the directory first: then the container does not exist.
+  using _lock = await lockContainer(first.dir).catch(() => Promise.reject(notFound(id)));
   const c = await loadContainer(ctx, id);
   if (c.status !== "created" && c.status !== "running") {
     throw new RuntimeError(
@@ -41,8 +43,10 @@ export async function killContainer(ctx: RuntimeContext, id: string, signalText 
   }
   if (action === "force-stop") {
     await killProxy(id, c.proxy);
+    crashPoint("kill:after-signal");
   } else {
     await signalIfAlive(c.proxy, signal.name as Deno.Signal);
+    crashPoint("kill:after-signal");
     await waitForProxyExit(id, c.proxy, (c.record?.timings.stopTimeoutMs ?? 10_000) + STOP_MARGIN_MS);
   }
   await stopOwnProcessor(c.record);

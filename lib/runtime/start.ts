@@ -5,7 +5,7 @@ import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
 import { delay } from "../util/wait.ts";
 import { START_SIGNAL } from "../proxy/machine.ts";
-import { loadContainer } from "./container.ts";
+import { loadContainer, notFound } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 
 /** Extra time `start` gives the proxy beyond the boot timeout before it gives up waiting. */
@@ -23,7 +23,8 @@ const START_MARGIN_MS = 2_000;
  */
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
   const first = await loadContainer(ctx, id);
-  using _lock = await lockContainer(first.dir);
+  // A delete racing with this call may remove the directory first: then the container does not exist.
+  using _lock = await lockContainer(first.dir).catch(() => Promise.reject(notFound(id)));
   const c = await loadContainer(ctx, id);
   switch (c.status) {
     case "created":

@@ -150,12 +150,20 @@ export async function markStartRequested(dir: string): Promise<void> {
  * @throws {RuntimeError} naming the directory.
  */
 export async function removeContainerDir(dir: string): Promise<void> {
-  try {
-    await Deno.remove(dir, { recursive: true });
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "remove", dir);
+  // A command racing with the removal may add a file (its lock) after the directory was emptied, so the
+  // final rmdir finds it not empty: try again a few times.
+  for (let attempt = 1;; attempt++) {
+    try {
+      await Deno.remove(dir, { recursive: true });
+      return;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return;
+      if (attempt >= REMOVE_ATTEMPTS) throw fsError(err, "remove", dir);
+    }
   }
 }
+
+const REMOVE_ATTEMPTS = 5;
 
 /**
  * Lists the ids of the containers under the state root.

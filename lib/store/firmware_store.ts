@@ -1,6 +1,7 @@
 import { basename, join } from "node:path";
 import { fsError, RuntimeError } from "../errors.ts";
 import type { ResolvedFile } from "../oci/rootfs.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 
 /** Pattern of the names the runtime gives stored firmware copies: `<original>-<ms timestamp>-<8 hex>`. */
 export const STORED_NAME_PATTERN = /^(.+)-(\d{13,})-([0-9a-f]{8})$/;
@@ -95,4 +96,90 @@ export async function removeStoredFirmware(path: string): Promise<void> {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "remove firmware", path);
   }
+}
+
+/** The ledger of stored firmware copies, under the state root: one file per copy, named after it. */
+export const FIRMWARE_LEDGER = ".firmware";
+
+/** What the ledger says about one stored copy: which container it was made for, and where it is. */
+export interface FirmwareOwner {
+  id: string;
+  /** Absolute path of the stored copy. */
+  path: string;
+}
+
+/**
+ * Records, before the copy is made, that the runtime is about to store firmware copy `name` for container
+ * `owner.id` at `owner.path` (`<root>/.firmware/<name>`, written atomically). This is how a later cleanup proves
+ * that a copy nobody references any more was made by this runtime and may be removed.
+ *
+ * @example
+ * ```ts
+ * await recordFirmwareOwner(root, "hello.elf-1764400000000-ab12cd34", { id: "fw1", path: "/lib/firmware/hello.elf-1764400000000-ab12cd34" });
+ * ```
+ * @throws {RuntimeError} naming the ledger directory when it cannot be written.
+ */
+export async function recordFirmwareOwner(root: string, name: string, owner: FirmwareOwner): Promise<void> {
+  const dir = join(root, FIRMWARE_LEDGER);
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(join(dir, name), JSON.stringify(owner) + "\n", { mode: 0o600 });
+  } catch (err) {
+    throw fsError(err, "write firmware ledger in", dir, "the state root must be writable (see --root)");
+  }
+}
+
+/**
+ * Removes the ledger entry of stored copy `name` (after the copy itself is gone); a missing entry is fine.
+ *
+ * @example
+ * ```ts
+ * await forgetFirmwareOwner(root, "hello.elf-1764400000000-ab12cd34");
+ * ```
+ * @throws {RuntimeError} naming the entry when it cannot be removed.
+ */
+export async function forgetFirmwareOwner(root: string, name: string): Promise<void> {
+  const path = join(root, FIRMWARE_LEDGER, basename(name));
+  try {
+    await Deno.remove(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "remove", path);
+  }
+}
+
+/**
+ * Every entry of the firmware ledger under `root`, by copy name. Entries that are not valid (a name that is not
+ * a stored copy's, or a path whose file name differs from it) are left out, so a damaged ledger can never make
+ * the runtime remove another file.
+ *
+ * @example
+ * ```ts
+ * for (const [name, owner] of await readFirmwareOwners(root)) console.log(name, owner.id);
+ * ```
+ * @throws {RuntimeError} when the ledger directory exists but cannot be read.
+ */
+export async function readFirmwareOwners(root: string): Promise<Map<string, FirmwareOwner>> {
+  const dir = join(root, FIRMWARE_LEDGER);
+  const owners = new Map<string, FirmwareOwner>();
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !STORED_NAME_PATTERN.test(entry.name)) continue;
+      let owner: unknown;
+      try {
+        owner = JSON.parse(await Deno.readTextFile(join(dir, entry.name)));
+      } catch {
+        continue; // being written (a temp file is renamed into place) or removed meanwhile
+      }
+      if (
+        typeof owner === "object" && owner !== null && typeof (owner as FirmwareOwner).id === "string" &&
+        typeof (owner as FirmwareOwner).path === "string" &&
+        basename((owner as FirmwareOwner).path) === entry.name
+      ) {
+        owners.set(entry.name, owner as FirmwareOwner);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "read", dir);
+  }
+  return owners;
 }
