@@ -214,7 +214,7 @@ Deno.test("run: creates and starts in one step, writing the pid file", async () 
     await f.cli(["run", "--console-socket", "/tmp/x.sock", "--bundle", await f.bundle(), "c2"]),
     /--console-socket is not supported/,
   );
-  assert.deepEqual(await listDir(f.root), [".claims"]);
+  assert.deepEqual(await listDir(f.root), [".claims", ".firmware"]);
 });
 
 Deno.test("run: a failed boot leaves no container, firmware copy or claim behind", async () => {
@@ -429,14 +429,14 @@ Deno.test("defaults: a configuration file sets the root for a whole lifecycle wi
   );
   const g = ["--config", config];
   ok(await bareCli(f, [...g, "create", "--bundle", await f.bundle(), "--pid-file", "c1.pid", "c1"]));
-  assert.deepEqual(await listDir(root), [".claims", "c1"]);
+  assert.deepEqual(await listDir(root), [".claims", ".firmware", "c1"]);
   ok(await bareCli(f, [...g, "start", "c1"]));
   assert.equal(JSON.parse(ok(await bareCli(f, [...g, "state", "c1"]))).status, "running");
   assert.equal(await f.sim.state("dsp0"), "running");
   ok(await bareCli(f, [...g, "kill", "c1", "15"]));
   ok(await bareCli(f, [...g, "delete", "--force", "c1"]));
   assert.equal(await f.sim.state("dsp0"), "offline");
-  assert.deepEqual(await listDir(root), [".claims"]);
+  assert.deepEqual(await listDir(root), [".claims", ".firmware"]);
 });
 
 Deno.test("help lists every command of the runc surface", async () => {

@@ -93,14 +93,15 @@ const CASES: CrashCase[] = [
     step: "start:after-mark",
     before: [["create", "--bundle", "{bundle}", "fw1"]],
     command: ["start", "fw1"],
-    // Start was requested (so it never reads created again) and the proxy lives: running, until killed.
-    statuses: ["running"],
+    // The start died before signalling the proxy, so nothing booted: the container is still created.
+    statuses: ["created"],
   },
   {
     step: "start:after-signal",
     before: [["create", "--bundle", "{bundle}", "fw1"]],
     command: ["start", "fw1"],
-    statuses: ["running"],
+    // The proxy got the signal and boots on its own: created until it reports the boot, then running.
+    statuses: ["created", "running"],
   },
   {
     step: "kill:after-signal",
@@ -226,4 +227,37 @@ Deno.test("cleanupOrphans: files the ledger does not name, or names wrongly, are
   assert.deepEqual((await cleanupOrphans(context(f))).removed, []);
   assert.equal(await Deno.readTextFile(lookalike), "user firmware");
   assert.equal(await Deno.readTextFile(victim), "precious");
+});
+
+Deno.test("a start that died before signalling the proxy can simply be retried", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await crashAt(f, "start:after-mark", ["start", "fw1"]);
+  assert.equal(await truthfulState(f, "fw1"), "created");
+  assert.equal(await f.sim.state("dsp0"), "offline");
+  await ok(f, ["start", "fw1"]);
+  assert.equal(await f.sim.state("dsp0"), "running");
+  assert.equal(await truthfulState(f, "fw1"), "running");
+  await assertCleanAfterForce(f, "fw1", "start:after-mark retried");
+});
+
+Deno.test("the cleanup command removes a copy whose container directory was lost, and only that", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }, { name: "m4" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "lost"]);
+  await ok(f, ["create", "--bundle", await f.bundle({ processor: "m4" }), "kept"]);
+  const copies = await storedCopies(f);
+  assert.equal(copies.length, 2);
+  const lostPid = JSON.parse(await Deno.readTextFile(join(f.root, "lost", "proxy.json"))).pid;
+  Deno.kill(lostPid, "SIGKILL");
+  await Deno.remove(join(f.root, "lost"), { recursive: true });
+  const first = await f.cli(["cleanup"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stderr, "");
+  const removed = first.stdout.trim().split("\n");
+  assert.equal(removed.length, 1);
+  assert.match(removed[0], /^removed \/.*\/hello\.elf-\d{13}-[0-9a-f]{8}$/);
+  assert.equal((await storedCopies(f)).length, 1);
+  assert.deepEqual(await f.cli(["cleanup"]), { code: 0, stdout: "", stderr: "" });
+  await ok(f, ["delete", "kept"]);
+  assert.deepEqual(await storedCopies(f), []);
 });

@@ -128,3 +128,9 @@ Deno.test({
     }
   },
 });
+
+Deno.test("deriveStatus: a start that died before the proxy reported a boot leaves the container created", () => {
+  assert.equal(deriveStatus(facts({ startAbandoned: true, processorState: "offline" })), "created");
+  assert.equal(deriveStatus(facts({ startAbandoned: false, processorState: "offline" })), "running");
+  assert.equal(deriveStatus(facts({ startAbandoned: true, proxyAlive: false })), "stopped");
+});

@@ -346,3 +346,16 @@ Deno.test("lockContainer on a directory that is gone fails with NotFound", async
   await using t = await tempRoot();
   await assert.rejects(lockContainer(join(t.root, "gone")), Deno.errors.NotFound);
 });
+
+Deno.test("createContainerDir: the directory appears only once it is filled, and a failed fill leaves nothing", async () => {
+  await using t = await tempRoot();
+  const seen: boolean[] = [];
+  await createContainerDir(t.root, "fw1", async (tmp) => {
+    seen.push(await Deno.lstat(join(t.root, "fw1")).then(() => true, () => false));
+    await Deno.writeTextFile(join(tmp, "state.json"), "{}");
+  });
+  assert.deepEqual(seen, [false], "not visible while being filled");
+  assert.equal(await Deno.readTextFile(join(t.root, "fw1", "state.json")), "{}");
+  await assert.rejects(createContainerDir(t.root, "fw2", () => Promise.reject(new Error("disk full"))));
+  assert.deepEqual(await names(t.root), ["fw1"], "no temp directory and no fw2 left");
+});

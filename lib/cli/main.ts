@@ -38,6 +38,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   delete: { summary: "delete a container", load: async () => (await import("./delete.ts")).deleteCommand },
   run: { summary: "create and start a container", load: async () => (await import("./run.ts")).runCommand },
+  cleanup: {
+    summary: "remove firmware copies orphaned by crashes",
+    load: async () => (await import("./cleanup.ts")).cleanupCommand,
+  },
   list: {
     summary: "list containers (table, JSON or ids)",
     load: async () => (await import("./list.ts")).listCommand,

@@ -1,7 +1,13 @@
 import { RuntimeError } from "../errors.ts";
 import { isAlive, type ProcessIdentity } from "../process/proc.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
-import { containerDir, readProxyReady, readRecord, startRequested } from "../store/container_store.ts";
+import {
+  containerDir,
+  readBootReport,
+  readProxyReady,
+  readRecord,
+  readStartRequest,
+} from "../store/container_store.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import type { RuntimeContext } from "./context.ts";
 import { deriveStatus, type OciStatus } from "./status.ts";
@@ -36,17 +42,19 @@ export async function loadContainer(ctx: RuntimeContext, id: string): Promise<Co
   }
   const record = await readRecord(dir);
   const proxy = record?.proxy ?? (await readProxyReady(dir)) ?? null;
-  const [proxyAlive, creatorAlive, started, processorState] = await Promise.all([
+  const [proxyAlive, creatorAlive, started, booted, processorState] = await Promise.all([
     isAlive(proxy),
     isAlive(record?.creator),
-    startRequested(dir),
+    readStartRequest(dir).catch(() => undefined),
+    readBootReport(dir).catch(() => undefined),
     record?.processor ? readAttribute(record.processor.dir, "state").catch(() => undefined) : undefined,
   ]);
   const status = deriveStatus({
     creatorAlive: record === undefined ? false : creatorAlive,
     proxyRecorded: Boolean(record?.proxy),
     proxyAlive,
-    startRequested: started,
+    startRequested: started !== undefined,
+    startAbandoned: started !== undefined && booted === undefined && !(await isAlive(started.by)),
     processorState,
   });
   return { id, dir, record, proxy, proxyAlive, status };

@@ -65,36 +65,35 @@ export async function createContainer(ctx: RuntimeContext, options: CreateOption
   if (pidFile !== undefined) await checkDirectory(dirname(pidFile), "pid file directory", "create it first");
 
   await ensureStateRoot(ctx.root);
-  const dir = await createContainerDir(ctx.root, id);
+  const creatorStart = await processStartTime(Deno.pid);
+  const storedName = firmware ? storedFirmwareName(firmware.hostPath) : "";
+  const annotations = { ...spec.annotations };
+  if (processor) {
+    annotations[RESOLVED_PATH_ANNOTATION] = processor.dir;
+    annotations[FIRMWARE_ANNOTATION] = join(firmwareDir, storedName);
+  }
+  const record: ContainerRecord = {
+    ociVersion: spec.ociVersion,
+    id,
+    bundle,
+    rootfs: spec.rootfs,
+    created: new Date().toISOString(),
+    annotations,
+    creator: { pid: Deno.pid, startTime: creatorStart ?? "" },
+    processor: processor ? { name: processor.name, dir: processor.dir } : null,
+    firmware: firmware
+      ? { path: join(firmwareDir, storedName), name: storedName, source: firmware.innerPath }
+      : null,
+    proxy: null,
+    timings: ctx.timings,
+  };
+  // The record names the planned firmware copy before it exists, so a crash at any later step leaves
+  // enough behind for delete --force to clean up; the directory appears with the record already in it.
+  const dir = await createContainerDir(ctx.root, id, (tmp) => writeRecord(tmp, record));
   const undo: (() => Promise<unknown>)[] = [() => removeContainerDir(dir)];
   crashPoint("create:after-dir");
   try {
     using _lock = await lockContainer(dir);
-    const creatorStart = await processStartTime(Deno.pid);
-    const storedName = firmware ? storedFirmwareName(firmware.hostPath) : "";
-    const annotations = { ...spec.annotations };
-    if (processor) {
-      annotations[RESOLVED_PATH_ANNOTATION] = processor.dir;
-      annotations[FIRMWARE_ANNOTATION] = join(firmwareDir, storedName);
-    }
-    const record: ContainerRecord = {
-      ociVersion: spec.ociVersion,
-      id,
-      bundle,
-      rootfs: spec.rootfs,
-      created: new Date().toISOString(),
-      annotations,
-      creator: { pid: Deno.pid, startTime: creatorStart ?? "" },
-      processor: processor ? { name: processor.name, dir: processor.dir } : null,
-      firmware: firmware
-        ? { path: join(firmwareDir, storedName), name: storedName, source: firmware.innerPath }
-        : null,
-      proxy: null,
-      timings: ctx.timings,
-    };
-    // The record names the planned firmware copy before it exists, so a crash at any later step leaves
-    // enough behind for delete --force to clean up.
-    await writeRecord(dir, record);
     crashPoint("create:after-record");
     if (processor && firmware) {
       await claimProcessor(ctx.root, processor.name, id);

@@ -1,5 +1,5 @@
 import { RuntimeError } from "../errors.ts";
-import { isAlive, signalIfAlive } from "../process/proc.ts";
+import { isAlive, processStartTime, signalIfAlive } from "../process/proc.ts";
 import { markStartRequested, readBootReport } from "../store/container_store.ts";
 import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
@@ -39,7 +39,8 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
     case "creating":
       throw new RuntimeError("invalid-state", `cannot start container ${id}: it is still being created`);
   }
-  await markStartRequested(c.dir);
+  const self = await processStartTime(Deno.pid);
+  await markStartRequested(c.dir, self ? { pid: Deno.pid, startTime: self } : null);
   crashPoint("start:after-mark");
   if (!(await signalIfAlive(c.proxy, START_SIGNAL))) {
     throw new RuntimeError(

@@ -15,6 +15,8 @@ export interface StatusFacts {
   proxyAlive: boolean;
   /** start was requested. */
   startRequested: boolean;
+  /** The start command died before the proxy reported a boot: the start never went through. */
+  startAbandoned?: boolean;
   /** The processor's state attribute; undefined for a pod sandbox or when unreadable. */
   processorState: string | undefined;
 }
@@ -22,7 +24,8 @@ export interface StatusFacts {
 /**
  * Derives the OCI status, never trusting a stored one: no proxy recorded means creating while the creator
  * runs and stopped after it died; a dead proxy means stopped; a live proxy is created until start was
- * requested, then running unless the processor has crashed or left the runtime's control.
+ * requested (or a start died before the proxy reported a boot), then running unless the processor has
+ * crashed or left the runtime's control.
  *
  * @example
  * ```ts
@@ -33,7 +36,7 @@ export interface StatusFacts {
 export function deriveStatus(facts: StatusFacts): OciStatus {
   if (!facts.proxyRecorded) return facts.creatorAlive ? "creating" : "stopped";
   if (!facts.proxyAlive) return "stopped";
-  if (!facts.startRequested) return "created";
+  if (!facts.startRequested || facts.startAbandoned) return "created";
   if (facts.processorState !== undefined) {
     const condition = processorCondition(facts.processorState);
     if (condition === "crashed" || condition === "gone") return "stopped";

@@ -44,25 +44,39 @@ export async function ensureStateRoot(root: string): Promise<void> {
 }
 
 /**
- * Creates the directory of a new container; exactly one of several concurrent callers succeeds.
+ * Creates the directory of a new container; exactly one of several concurrent callers succeeds. The
+ * directory is filled under a temp name (with `fill`, e.g. the record) and renamed into place, so no other
+ * command ever sees a container without its record.
  *
  * @example
  * ```ts
- * const dir = await createContainerDir(root, "fw1");
+ * const dir = await createContainerDir(root, "fw1", (tmp) => writeRecord(tmp, record));
  * ```
  * @throws {RuntimeError} "exists" when the id is in use.
  */
-export async function createContainerDir(root: string, id: string): Promise<string> {
+export async function createContainerDir(
+  root: string,
+  id: string,
+  fill?: (dir: string) => Promise<void>,
+): Promise<string> {
   const dir = containerDir(root, id);
+  const exists = () =>
+    new RuntimeError(
+      "exists",
+      `container with given ID already exists: ${id}; choose another id or delete it first`,
+    );
+  if (await Deno.lstat(dir).then(() => true, () => false)) throw exists();
+  const tmp = join(root, `.new-${crypto.randomUUID()}`);
   try {
-    await Deno.mkdir(dir, { mode: 0o700 });
+    await Deno.mkdir(tmp, { mode: 0o700 });
+    // Never empty: rename(2) may replace an empty directory, but never one with a file in it.
+    await Deno.writeTextFile(join(tmp, "lock"), "", { mode: 0o600 });
+    await fill?.(tmp);
+    await Deno.rename(tmp, dir);
   } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists) {
-      throw new RuntimeError(
-        "exists",
-        `container with given ID already exists: ${id}; choose another id or delete it first`,
-      );
-    }
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    const code = (err as { code?: string }).code;
+    if (err instanceof Deno.errors.AlreadyExists || code === "ENOTEMPTY" || code === "EEXIST") throw exists();
     throw fsError(err, "create", dir, "the state root must be writable (see --root)");
   }
   return dir;
@@ -125,19 +139,21 @@ export async function readExitReport(dir: string): Promise<{ code: number; at: s
   return await readJson<{ code: number; at: string }>(join(dir, EXIT_REPORT));
 }
 
-/** True once `start` has been requested for the container. */
-export async function startRequested(dir: string): Promise<boolean> {
-  try {
-    await Deno.lstat(join(dir, START_REQUESTED));
-    return true;
-  } catch {
-    return false;
-  }
+/** A `start` request: when, and by which process. */
+export interface StartRequest {
+  at: string;
+  /** The `start` command that asked; a dead one with no boot report means the start never went through. */
+  by: ProcessIdentity | null;
+}
+
+/** The start request of the container, or undefined when start was never requested. */
+export async function readStartRequest(dir: string): Promise<StartRequest | undefined> {
+  return await readJson<StartRequest>(join(dir, START_REQUESTED));
 }
 
 /** Marks that `start` was requested (before the proxy is signalled, so `state` never reads created after). */
-export async function markStartRequested(dir: string): Promise<void> {
-  await writeJson(join(dir, START_REQUESTED), { at: new Date().toISOString() });
+export async function markStartRequested(dir: string, by: ProcessIdentity | null): Promise<void> {
+  await writeJson(join(dir, START_REQUESTED), { at: new Date().toISOString(), by });
 }
 
 /**
