@@ -137,7 +137,11 @@ for (const c of CASES) {
     const status = await truthfulState(f, "fw1");
     assert.ok(c.statuses.includes(status), `after ${c.step} state reads ${status}; expected ${c.statuses}`);
     // Reading the state again changes nothing (no repair on read, no flapping).
-    if (status !== "running") assert.equal(await truthfulState(f, "fw1"), status);
+    // (created may still become running: a proxy that got the start signal finishes its boot on its own.)
+    if (status !== "running") {
+      const again = await truthfulState(f, "fw1");
+      assert.ok(again === status || (status === "created" && again === "running"), `${status} then ${again}`);
+    }
     await assertCleanAfterForce(f, "fw1", c.step);
   });
 }

@@ -289,7 +289,7 @@ Deno.test("a crash the kernel recovers from keeps the container running", async 
   const pid = (await state(f, "fw1")).pid as number;
   await f.sim.crash("dsp0");
   await f.sim.waitForState("dsp0", "running", 5_000);
-  // The proxy polls every 50 ms; give it several polls' worth of chances to (wrongly) exit.
+  // The proxy polls every 100 ms; give it several polls' worth of chances to (wrongly) exit.
   await assert.rejects(waitForExit(pid, 500));
   assert.equal((await state(f, "fw1")).status, "running");
   await ok(f, ["delete", "--force", "fw1"]);

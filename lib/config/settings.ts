@@ -10,7 +10,7 @@ export const DEFAULT_TIMINGS: Timings = {
   startTimeoutMs: 10_000,
   stopTimeoutMs: 10_000,
   readyTimeoutMs: 10_000,
-  pollIntervalMs: 50,
+  pollIntervalMs: 100,
   recoveryGraceMs: 2_000,
 };
 

@@ -100,12 +100,12 @@ interface DriverTools {
 
 type Timer = ReturnType<typeof setInterval>;
 
-function perform(
+async function perform(
   action: ProxyAction,
   record: ContainerRecord,
   dir: string,
   tools: DriverTools,
-): number | undefined {
+): Promise<number | undefined> {
   const { push, log, timers } = tools;
   const processor = record.processor;
   const timings = record.timings;
@@ -116,8 +116,9 @@ function perform(
     case "exit":
       return action.code;
     case "report":
-      writeBootReport(dir, { ok: action.ok, message: action.message }).catch((err) =>
-        log(`cannot report: ${err}`)
+      // Awaited: an exit that follows must not beat the report that `start` is waiting for.
+      await writeBootReport(dir, { ok: action.ok, message: action.message }).catch((err) =>
+        log(`cannot report the boot result: ${errorMessage(err)}`)
       );
       return;
     case "boot":

@@ -1,0 +1,800 @@
+/**
+ * The benchmark: drives the real CLI (`deno run -A main.ts ...`, one subprocess per command, argv arrays,
+ * output to files) against a simulated processor that boots instantly, side by side with Deno's own floor
+ * measured in the same run, and prints a table (and writes JSON) of medians, p95s and ratios to the floor.
+ *
+ * Usage: `deno run -A lib/dev/bench.ts [--quick] [--json FILE]` (default FILE: bench-results/latest.json).
+ *
+ * The simulator runs in its own process (this file re-executed with `--simulator`): its 1 ms reaction loop
+ * then never delays this process's timestamps, and its CPU use is never charged to what is measured here.
+ * It takes "crash NAME" commands on stdin.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Simulator } from "../simulator/simulator.ts";
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+const ROOT = dirname(MAIN);
+const SELF = fileURLToPath(import.meta.url);
+/** The default poll interval of the proxy (lib/config/settings.ts); crash detection is measured at it. */
+const PROXY_POLL_MS = 50;
+const CLK_TCK = 100;
+
+/** Sizes of one run. */
+interface Plan {
+  quick: boolean;
+  /** Rounds of floor + create/start/state/kill/delete. */
+  commandRounds: number;
+  crashRounds: number;
+  idleWindowMs: number;
+  /** Lifecycles in a row on one processor. */
+  serialLifecycles: number;
+  /** Lifecycles spread over 8 processors in parallel. */
+  parallelLifecycles: number;
+  processors: number;
+}
+
+const FULL: Plan = {
+  quick: false,
+  commandRounds: 30,
+  crashRounds: 20,
+  idleWindowMs: 10_000,
+  serialLifecycles: 50,
+  parallelLifecycles: 50,
+  processors: 8,
+};
+const QUICK: Plan = {
+  quick: true,
+  commandRounds: 5,
+  crashRounds: 3,
+  idleWindowMs: 1_000,
+  serialLifecycles: 5,
+  parallelLifecycles: 8,
+  processors: 8,
+};
+
+/** One row of the result table. */
+export interface BenchRow {
+  /** Stable key, e.g. "cmd.state". */
+  key: string;
+  label: string;
+  unit: "ms" | "MiB" | "%" | "/s";
+  n: number;
+  median: number;
+  p95: number;
+  /** median divided by the matching floor (time or memory); null where no floor applies. */
+  ratio: number | null;
+  /** The goal, in words, e.g. "<= 1.25x"; empty when none. */
+  goal: string;
+  /** Whether the goal is met; null when there is none. */
+  met: boolean | null;
+  /** Median CPU time (user+sys) of the measured process, for timed commands run one at a time. */
+  cpuMs?: number;
+}
+
+/** The JSON document written by the benchmark. */
+export interface BenchReport {
+  date: string;
+  quick: boolean;
+  deno: string;
+  v8: string;
+  cpus: number;
+  loadAverage: number[];
+  durationMs: number;
+  rows: BenchRow[];
+}
+
+/** Every row key the benchmark produces, in table order. */
+export const ROW_KEYS = [
+  "floor.run",
+  "floor.rss",
+  "floor.private",
+  "cmd.create",
+  "cmd.start",
+  "cmd.state",
+  "cmd.kill",
+  "cmd.delete",
+  "stop.latency",
+  "crash.exit",
+  "crash.state",
+  "idle.cpu",
+  "idle.rss",
+  "idle.private",
+  "idle.dirty",
+  "life.serial",
+  "life.serial.rate",
+  "life.parallel",
+  "life.parallel.rate",
+] as const;
+
+/**
+ * Runs the benchmark from command-line arguments and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * Deno.exitCode = await main(["--quick", "--json", "/tmp/bench.json"]);
+ * ```
+ * @throws file system and subprocess errors; every process and temp dir it made is cleaned up first.
+ */
+export async function main(args: string[]): Promise<number> {
+  if (args[0] === "--simulator") return await serveSimulator(args.slice(1));
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { quick: { type: "boolean" }, json: { type: "string" }, help: { type: "boolean" } },
+  });
+  if (values.help) {
+    console.log("usage: deno run -A lib/dev/bench.ts [--quick] [--json FILE]");
+    return 0;
+  }
+  const plan = values.quick ? QUICK : FULL;
+  const jsonPath = values.json ?? join(ROOT, "bench-results/latest.json");
+  const began = performance.now();
+  await using lab = await Lab.open();
+  const rows = await runAll(lab, plan);
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    quick: plan.quick,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    cpus: navigator.hardwareConcurrency,
+    loadAverage: Deno.loadavg(),
+    durationMs: Math.round(performance.now() - began),
+    rows,
+  };
+  console.log(formatTable(report));
+  await Deno.mkdir(dirname(jsonPath), { recursive: true });
+  await Deno.writeTextFile(jsonPath, JSON.stringify(report, null, 2) + "\n");
+  console.log(`\nwrote ${jsonPath}`);
+  return 0;
+}
+
+/** Percentile (nearest rank) of a list of numbers. */
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  if (p === 50 && sorted.length % 2 === 0) {
+    return (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  }
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+/** A timed subprocess run: wall time and the CPU time its whole (waited) process tree used. */
+interface Timed {
+  code: number;
+  ms: number;
+  cpuMs: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The temp tree, the simulators and every process the benchmark starts; disposing removes them all. */
+class Lab implements AsyncDisposable {
+  readonly dir: string;
+  readonly floorScript: string;
+  readonly idleScript: string;
+  readonly #pids = new Set<number>();
+  readonly #sims: SimProcess[] = [];
+  #outs = 0;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.floorScript = join(dir, "empty.ts");
+    this.idleScript = join(dir, "idle.ts");
+  }
+
+  static async open(): Promise<Lab> {
+    const lab = new Lab(await Deno.makeTempDir({ prefix: "rproc-bench-" }));
+    try {
+      await Deno.writeTextFile(lab.floorScript, "");
+      // Keeps the event loop alive and does nothing else: what an idle Deno process costs.
+      await Deno.writeTextFile(lab.idleScript, "setInterval(() => {}, 1 << 30);\n");
+      await Deno.mkdir(join(lab.dir, "out"));
+    } catch (err) {
+      await lab[Symbol.asyncDispose]();
+      throw err;
+    }
+    return lab;
+  }
+
+  /** Starts a simulator process with processors dsp0..dsp{count-1} (recovery disabled) in a fresh host tree. */
+  async simulator(name: string, count: number): Promise<SimProcess> {
+    const host = join(this.dir, name);
+    await Deno.mkdir(host);
+    const names = Array.from({ length: count }, (_, i) => `dsp${i}`);
+    const sim = await SimProcess.spawn(host, names);
+    this.#sims.push(sim);
+    return sim;
+  }
+
+  /** Writes a bundle for processor `processor`; returns its directory. */
+  async bundle(name: string, processor: string): Promise<string> {
+    const bundle = join(this.dir, name);
+    await Deno.mkdir(join(bundle, "rootfs"), { recursive: true });
+    await Deno.copyFile(join(ROOT, "testdata/firmware/hello.elf"), join(bundle, "rootfs/hello.elf"));
+    const config = JSON.parse(await Deno.readTextFile(join(ROOT, "testdata/config.json")));
+    config.process.args = ["hello.elf"];
+    config.annotations["remoteproc.name"] = processor;
+    await Deno.writeTextFile(join(bundle, "config.json"), JSON.stringify(config, null, 2));
+    return bundle;
+  }
+
+  /**
+   * Runs `deno ARGS` with stdout and stderr in files (a proxy started by create inherits them; a pipe would
+   * stay open while it lives), through the same tiny shell redirect for the floor and for the CLI.
+   */
+  async run(args: string[]): Promise<Timed> {
+    const n = this.#outs++;
+    const out = join(this.dir, "out", `${n}.out`);
+    const err = join(this.dir, "out", `${n}.err`);
+    const cpuBefore = childrenCpuMs();
+    const began = performance.now();
+    const child = new Deno.Command("/bin/sh", {
+      args: [
+        "-c",
+        'out=$1; err=$2; shift 2; exec "$@" >"$out" 2>"$err"',
+        "sh",
+        out,
+        err,
+        Deno.execPath(),
+        ...args,
+      ],
+      cwd: this.dir,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    this.#pids.add(child.pid);
+    const { code } = await child.status;
+    const ms = performance.now() - began;
+    this.#pids.delete(child.pid);
+    const cpuMs = childrenCpuMs() - cpuBefore;
+    const [stdout, stderr] = await Promise.all([readOr(out), readOr(err)]);
+    await Promise.all([Deno.remove(out).catch(() => {}), Deno.remove(err).catch(() => {})]);
+    return { code, ms, cpuMs, stdout, stderr };
+  }
+
+  /** The floor: `deno run -A` of an empty script, timed like every command. */
+  floor(): Promise<Timed> {
+    return this.run(["run", "-A", this.floorScript]);
+  }
+
+  /** Runs the CLI with `--root` and `--host-root`; throws with its stderr when it fails. */
+  async cli(root: string, host: string, args: string[]): Promise<Timed> {
+    const result = await this.run(["run", "-A", MAIN, "--root", root, "--host-root", host, ...args]);
+    if (result.code !== 0) {
+      throw new Error(`remoteproc-runtime ${args.join(" ")} exited ${result.code}: ${result.stderr.trim()}`);
+    }
+    return result;
+  }
+
+  /** Starts an idle Deno process (for its memory) and returns its pid. */
+  spawnIdle(): Deno.ChildProcess {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", this.idleScript],
+      cwd: this.dir,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    this.#pids.add(child.pid);
+    return child;
+  }
+
+  /** Remembers a pid (a proxy) to kill at the end if it is still there. */
+  track(pid: number): void {
+    this.#pids.add(pid);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const pid of await proxyPidsUnder(this.dir)) this.#pids.add(pid);
+    for (const pid of this.#pids) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    for (const sim of this.#sims) await sim.close();
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The pids in every proxy.json under the state roots of `dir` (its direct subdirectories named state*). */
+async function proxyPidsUnder(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const root of await listDir(dir)) {
+    if (!root.startsWith("state")) continue;
+    for (const id of await listDir(join(dir, root))) {
+      try {
+        pids.push(JSON.parse(await Deno.readTextFile(join(dir, root, id, "proxy.json"))).pid);
+      } catch {
+        // not a container, or no proxy
+      }
+    }
+  }
+  return pids;
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+  } catch {
+    // missing
+  }
+  return names;
+}
+
+async function readOr(path: string): Promise<string> {
+  return await Deno.readTextFile(path).catch(() => "");
+}
+
+/** CPU time (user+sys, ms) of this process's reaped children: fields cutime and cstime of /proc/self/stat. */
+function childrenCpuMs(): number {
+  const fields = statFields(Deno.readTextFileSync("/proc/self/stat"));
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
+}
+
+/** The fields of a /proc/PID/stat line after the command name; index 0 is the state (field 3). */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).trim().split(" ");
+}
+
+/** True while `pid` exists and is not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const state = statFields(Deno.readTextFileSync(`/proc/${pid}/stat`))[0];
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
+/** Waits, polling every millisecond, until `pid` has exited; returns the time it was first seen gone. */
+async function waitGone(pid: number, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (running(pid)) {
+    if (performance.now() > deadline) throw new Error(`process ${pid} still runs after ${timeoutMs} ms`);
+    await tick();
+  }
+  return performance.now();
+}
+
+function tick(ms = 1): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** CPU time (ns) a process has used so far: the sum over its threads of /proc/PID/task/TID/schedstat. */
+async function processCpuNs(pid: number): Promise<number> {
+  let total = 0;
+  for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+    try {
+      total += Number((await Deno.readTextFile(`/proc/${pid}/task/${task.name}/schedstat`)).split(" ")[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return total;
+}
+
+/**
+ * RSS, private memory (Private_Clean + Private_Dirty) and Private_Dirty alone of `pid`, in KiB, from
+ * smaps_rollup. Private_Clean is mostly pages of the deno binary that no other process maps at that moment,
+ * so it depends on what else runs; Private_Dirty (heap, stacks) is what the process alone costs.
+ */
+async function memoryKiB(pid: number): Promise<{ rss: number; private: number; dirty: number }> {
+  const text = await Deno.readTextFile(`/proc/${pid}/smaps_rollup`);
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
+  return {
+    rss: field("Rss"),
+    private: field("Private_Clean") + field("Private_Dirty"),
+    dirty: field("Private_Dirty"),
+  };
+}
+
+/** A simulator running in its own process (this file with --simulator), driven through stdin. */
+class SimProcess {
+  readonly host: string;
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: AsyncIterator<string>;
+
+  private constructor(host: string, child: Deno.ChildProcess) {
+    this.host = host;
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    this.#lines = readLines(child.stdout);
+  }
+
+  static async spawn(host: string, names: string[]): Promise<SimProcess> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", SELF, "--simulator", host, ...names],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const sim = new SimProcess(host, child);
+    await sim.#expect("ready");
+    return sim;
+  }
+
+  stateFile(index: number): string {
+    return join(this.host, `sys/class/remoteproc/remoteproc${index}/state`);
+  }
+
+  /** Reads processor `index`'s state file. */
+  async state(index: number): Promise<string> {
+    return (await Deno.readTextFile(this.stateFile(index))).trim();
+  }
+
+  /** Crashes processor `name` and returns once the state file reads crashed. */
+  async crash(name: string): Promise<void> {
+    await this.#writer.write(new TextEncoder().encode(`crash ${name}\n`));
+    await this.#expect("ok");
+  }
+
+  async #expect(word: string): Promise<void> {
+    const { value, done } = await this.#lines.next();
+    if (done || value !== word) throw new Error(`simulator said ${JSON.stringify(value)}, not ${word}`);
+  }
+
+  async close(): Promise<void> {
+    await this.#writer.close().catch(() => {});
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await this.#child.status;
+    await this.#child.stdout.cancel().catch(() => {});
+  }
+}
+
+async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of stream) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      yield buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+    }
+  }
+}
+
+/** The --simulator mode: a 1 ms simulator of processors NAMES (recovery off) under DIR, commands on stdin. */
+async function serveSimulator(args: string[]): Promise<number> {
+  const [dir, ...names] = args;
+  const sim = await Simulator.start({
+    dir,
+    pollMs: 1,
+    processors: names.map((name) => ({ name, recovery: false })),
+  });
+  const encoder = new TextEncoder();
+  const say = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
+  say("ready");
+  for await (const line of readLines(Deno.stdin.readable)) {
+    const [command, name] = line.split(" ");
+    if (command !== "crash") throw new Error(`unknown simulator command ${line}`);
+    await sim.crash(name);
+    say("ok");
+  }
+  await sim.close();
+  return 0;
+}
+
+/** What one benchmark run measured, before it becomes rows. */
+interface Samples {
+  floor: number[];
+  floorCpu: number[];
+  commands: Record<"create" | "start" | "state" | "kill" | "delete", { ms: number[]; cpu: number[] }>;
+  stopLatency: number[];
+  crashExit: number[];
+  crashState: number[];
+  idleCpuPercent: number[];
+  idleRss: number[];
+  idlePrivate: number[];
+  idleDirty: number[];
+  floorDirty: number[];
+  floorRss: number[];
+  floorPrivate: number[];
+  serial: number[];
+  serialTotalMs: number;
+  parallel: number[];
+  parallelTotalMs: number;
+}
+
+async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
+  const s: Samples = {
+    floor: [],
+    floorCpu: [],
+    commands: {
+      create: { ms: [], cpu: [] },
+      start: { ms: [], cpu: [] },
+      state: { ms: [], cpu: [] },
+      kill: { ms: [], cpu: [] },
+      delete: { ms: [], cpu: [] },
+    },
+    stopLatency: [],
+    crashExit: [],
+    crashState: [],
+    idleCpuPercent: [],
+    idleRss: [],
+    idlePrivate: [],
+    idleDirty: [],
+    floorDirty: [],
+    floorRss: [],
+    floorPrivate: [],
+    serial: [],
+    serialTotalMs: 0,
+    parallel: [],
+    parallelTotalMs: 0,
+  };
+  const sim = await lab.simulator("host1", 1);
+  const root = join(lab.dir, "state1");
+  const bundle = await lab.bundle("bundle1", "dsp0");
+  const cli = (args: string[]) => lab.cli(root, sim.host, args);
+
+  // Warm-up: fills Deno's module and code caches so the first round is not an outlier.
+  await lab.floor();
+  await lifecycle(cli, bundle, "warm");
+
+  log(`commands: ${plan.commandRounds} rounds`);
+  for (let round = 0; round < plan.commandRounds; round++) {
+    const id = `c${round}`;
+    const steps: [keyof Samples["commands"], string[]][] = [
+      ["create", ["create", "--bundle", bundle, id]],
+      ["start", ["start", id]],
+      ["state", ["state", id]],
+      ["kill", ["kill", id, "TERM"]],
+      ["delete", ["delete", id]],
+    ];
+    for (const [name, args] of steps) {
+      // One floor run next to each command run, so noise on the machine hits both alike.
+      const floor = await lab.floor();
+      s.floor.push(floor.ms);
+      s.floorCpu.push(floor.cpuMs);
+      let result: Timed;
+      if (name === "kill") {
+        const watch = watchState(sim, 0, "offline");
+        const began = performance.now();
+        result = await cli(args);
+        s.stopLatency.push((await watch.done) - began);
+      } else {
+        result = await cli(args);
+      }
+      if (name === "state" && JSON.parse(result.stdout).status !== "running") {
+        throw new Error(`state after start reads ${result.stdout}`);
+      }
+      s.commands[name].ms.push(result.ms);
+      s.commands[name].cpu.push(result.cpuMs);
+    }
+  }
+
+  log(`crash detection: ${plan.crashRounds} rounds`);
+  for (let round = 0; round < plan.crashRounds; round++) {
+    const id = `crash${round}`;
+    await cli(["create", "--bundle", bundle, id]);
+    await cli(["start", id]);
+    const proxy = await proxyPid(root, id);
+    lab.track(proxy);
+    // A random phase in the proxy's poll cycle, so the samples cover the whole cycle, not one point of it.
+    await tick(Math.random() * PROXY_POLL_MS);
+    const began = performance.now();
+    await sim.crash("dsp0");
+    const gone = waitGone(proxy, 10_000);
+    let stateAt = 0;
+    while (stateAt === 0) {
+      const state = await cli(["state", id]);
+      if (JSON.parse(state.stdout).status === "stopped") stateAt = performance.now();
+    }
+    s.crashExit.push((await gone) - began);
+    s.crashState.push(stateAt - began);
+    await cli(["delete", id]);
+  }
+
+  log(`idle proxy: ${plan.idleWindowMs} ms window`);
+  {
+    await cli(["create", "--bundle", bundle, "idle"]);
+    await cli(["start", "idle"]);
+    const proxy = await proxyPid(root, "idle");
+    lab.track(proxy);
+    const idle = lab.spawnIdle();
+    // Both get the same window to settle before their memory is read at its end.
+    const cpuBefore = await processCpuNs(proxy);
+    const began = performance.now();
+    await tick(plan.idleWindowMs);
+    const cpuAfter = await processCpuNs(proxy);
+    const elapsed = performance.now() - began;
+    s.idleCpuPercent.push(((cpuAfter - cpuBefore) / 1e6 / elapsed) * 100);
+    const [proxyMem, idleMem] = await Promise.all([memoryKiB(proxy), memoryKiB(idle.pid)]);
+    s.idleRss.push(proxyMem.rss / 1024);
+    s.idlePrivate.push(proxyMem.private / 1024);
+    s.floorRss.push(idleMem.rss / 1024);
+    s.floorPrivate.push(idleMem.private / 1024);
+    s.idleDirty.push(proxyMem.dirty / 1024);
+    s.floorDirty.push(idleMem.dirty / 1024);
+    idle.kill("SIGKILL");
+    await idle.status;
+    await cli(["kill", "idle"]);
+    await cli(["delete", "idle"]);
+  }
+
+  log(`throughput: ${plan.serialLifecycles} lifecycles in a row`);
+  {
+    const began = performance.now();
+    for (let i = 0; i < plan.serialLifecycles; i++) s.serial.push(await lifecycle(cli, bundle, `s${i}`));
+    s.serialTotalMs = performance.now() - began;
+  }
+
+  log(`throughput: ${plan.parallelLifecycles} lifecycles on ${plan.processors} processors in parallel`);
+  {
+    const sim8 = await lab.simulator("host8", plan.processors);
+    const root8 = join(lab.dir, "state8");
+    const bundles = await Promise.all(
+      Array.from({ length: plan.processors }, (_, i) => lab.bundle(`bundle8-${i}`, `dsp${i}`)),
+    );
+    const cli8 = (args: string[]) => lab.cli(root8, sim8.host, args);
+    const began = performance.now();
+    await Promise.all(bundles.map(async (b, worker) => {
+      for (let i = worker; i < plan.parallelLifecycles; i += plan.processors) {
+        s.parallel.push(await lifecycle(cli8, b, `p${i}`));
+      }
+    }));
+    s.parallelTotalMs = performance.now() - began;
+  }
+  return toRows(s);
+}
+
+/** One full lifecycle (create, start, state, kill, delete); returns its wall time in ms. */
+async function lifecycle(
+  cli: (args: string[]) => Promise<Timed>,
+  bundle: string,
+  id: string,
+): Promise<number> {
+  const began = performance.now();
+  await cli(["create", "--bundle", bundle, id]);
+  await cli(["start", id]);
+  await cli(["state", id]);
+  await cli(["kill", id]);
+  await cli(["delete", id]);
+  return performance.now() - began;
+}
+
+/** Polls processor `index`'s state file every millisecond until it reads `want`; `done` is when it did. */
+function watchState(sim: SimProcess, index: number, want: string): { done: Promise<number> } {
+  const done = (async () => {
+    const deadline = performance.now() + 30_000;
+    while ((await sim.state(index).catch(() => "")) !== want) {
+      if (performance.now() > deadline) throw new Error(`processor ${index} never read ${want}`);
+      await tick();
+    }
+    return performance.now();
+  })();
+  return { done };
+}
+
+async function proxyPid(root: string, id: string): Promise<number> {
+  return JSON.parse(await Deno.readTextFile(join(root, id, "proxy.json"))).pid;
+}
+
+function log(line: string): void {
+  console.error(`bench: ${line}`);
+}
+
+function toRows(s: Samples): BenchRow[] {
+  const floor = median(s.floor);
+  const floorPrivate = median(s.floorPrivate);
+  const floorRss = median(s.floorRss);
+  const row = (
+    key: (typeof ROW_KEYS)[number],
+    label: string,
+    unit: BenchRow["unit"],
+    values: number[],
+    options: { base?: number; goal?: string; max?: number; on?: "median" | "p95"; cpu?: number[] } = {},
+  ): BenchRow => {
+    const med = median(values);
+    const p95 = percentile(values, 95);
+    const ratio = options.base === undefined ? null : med / options.base;
+    let met: boolean | null = null;
+    if (options.max !== undefined) {
+      const measured = options.on === "p95" ? p95 : options.base === undefined ? med : ratio!;
+      met = measured <= options.max;
+    }
+    const r: BenchRow = {
+      key,
+      label,
+      unit,
+      n: values.length,
+      median: med,
+      p95,
+      ratio,
+      goal: options.goal ?? "",
+      met,
+    };
+    if (options.cpu) r.cpuMs = median(options.cpu);
+    return r;
+  };
+  const cmd = (name: keyof Samples["commands"], max: number) =>
+    row(`cmd.${name}`, name, "ms", s.commands[name].ms, {
+      base: floor,
+      goal: `<= ${max}x`,
+      max,
+      cpu: s.commands[name].cpu,
+    });
+  const rate = (count: number, totalMs: number) => [(count / totalMs) * 1000];
+  return [
+    row("floor.run", "floor: deno run (empty script)", "ms", s.floor, { base: floor, cpu: s.floorCpu }),
+    row("floor.rss", "floor: idle deno RSS", "MiB", s.floorRss, { base: floorRss }),
+    row("floor.private", "floor: idle deno private", "MiB", s.floorPrivate, { base: floorPrivate }),
+    cmd("create", 2.3),
+    cmd("start", 1.25),
+    cmd("state", 1.25),
+    cmd("kill", 1.25),
+    cmd("delete", 1.25),
+    row("stop.latency", "stop: kill invoked -> offline", "ms", s.stopLatency, { base: floor }),
+    row("crash.exit", "crash -> proxy exit", "ms", s.crashExit, {
+      goal: "p95 <= 150 ms",
+      max: 150,
+      on: "p95",
+    }),
+    row("crash.state", "crash -> state reads stopped", "ms", s.crashState, { base: floor }),
+    row("idle.cpu", "idle proxy CPU (% of a core)", "%", s.idleCpuPercent, { goal: "<= 0.5%", max: 0.5 }),
+    row("idle.rss", "idle proxy RSS", "MiB", s.idleRss, { base: floorRss }),
+    row("idle.private", "idle proxy private", "MiB", s.idlePrivate, {
+      base: floorPrivate,
+      goal: "<= 1.15x",
+      max: 1.15,
+    }),
+    row("idle.dirty", "  of which Private_Dirty", "MiB", s.idleDirty, { base: median(s.floorDirty) }),
+    row("life.serial", "lifecycle, 1 processor in a row", "ms", s.serial, { base: floor }),
+    row("life.serial.rate", "  lifecycles per second", "/s", rate(s.serial.length, s.serialTotalMs)),
+    row("life.parallel", "lifecycle, 8 processors in parallel", "ms", s.parallel, { base: floor }),
+    row("life.parallel.rate", "  lifecycles per second", "/s", rate(s.parallel.length, s.parallelTotalMs)),
+  ];
+}
+
+/**
+ * Formats a report as a Markdown table.
+ *
+ * @example
+ * ```ts
+ * console.log(formatTable(report));
+ * ```
+ */
+export function formatTable(report: BenchReport): string {
+  const num = (v: number, unit: BenchRow["unit"]) =>
+    Number.isFinite(v) ? (unit === "%" || unit === "/s" ? v.toFixed(2) : v.toFixed(1)) : "-";
+  const header = ["what", "n", "median", "p95", "x floor", "cpu ms", "goal", "met"];
+  const lines = report.rows.map((r) => [
+    r.label,
+    String(r.n),
+    `${num(r.median, r.unit)} ${r.unit}`,
+    `${num(r.p95, r.unit)} ${r.unit}`,
+    r.ratio === null ? "" : `${r.ratio.toFixed(2)}x`,
+    r.cpuMs === undefined ? "" : r.cpuMs.toFixed(0),
+    r.goal,
+    r.met === null ? "" : r.met ? "yes" : "NO",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  return [
+    `deno ${report.deno}, v8 ${report.v8}, ${report.cpus} CPUs, load ${
+      report.loadAverage.map((l) => l.toFixed(2)).join(" ")
+    }${report.quick ? ", quick mode" : ""}, ${(report.durationMs / 1000).toFixed(0)} s`,
+    "",
+    fmt(header),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...lines.map(fmt),
+  ].join("\n");
+}
+
+if (import.meta.main) Deno.exitCode = await main(Deno.args);
