@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
 import { Simulator, type SimulatorOptions } from "../lib/simulator/simulator.ts";
 import { waitFor } from "../lib/util/wait.ts";
 
@@ -184,8 +185,7 @@ export async function listDir(path: string): Promise<string[]> {
 
 /** Stored firmware copies (and hidden temp files) in the fixture's firmware directory. */
 export async function storedCopies(f: Fixture): Promise<string[]> {
-  const pattern = /^(.+)-(\d{13,})-([0-9a-f]{8})$/;
-  return (await listDir(f.sim.firmwareDir())).filter((n) => pattern.test(n) || n.startsWith("."));
+  return (await listDir(f.sim.firmwareDir())).filter((n) => STORED_NAME_PATTERN.test(n) || n.startsWith("."));
 }
 
 /** Live processes whose command line is a proxy under this fixture's state root. */

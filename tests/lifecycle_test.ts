@@ -3,7 +3,16 @@ import { join } from "node:path";
 import { EXIT } from "../lib/proxy/machine.ts";
 import { STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
 import { waitFor } from "../lib/util/wait.ts";
-import { type Fixture, listDir, MAIN, makeFixture, pidRunning, waitForExit } from "./helpers.ts";
+import {
+  assertNothingLeft,
+  type Fixture,
+  listDir,
+  MAIN,
+  makeFixture,
+  pidRunning,
+  storedCopies,
+  waitForExit,
+} from "./helpers.ts";
 
 /** The state JSON of a container, parsed, asserting the command succeeded. */
 async function state(f: Fixture, id: string): Promise<Record<string, unknown>> {
@@ -26,30 +35,6 @@ async function fails(f: Fixture, args: string[], pattern: RegExp): Promise<strin
   assert.match(r.stderr, pattern);
   assert.equal(r.stderr.trim().split("\n").length, 1, `one line expected: ${r.stderr}`);
   return r.stderr;
-}
-
-/** Stored firmware copies in the simulator's firmware directory. */
-async function storedCopies(f: Fixture): Promise<string[]> {
-  return (await listDir(f.sim.firmwareDir())).filter((n) => STORED_NAME_PATTERN.test(n) || n.startsWith("."));
-}
-
-/** Processes whose command line mentions this fixture's state root: proxies it started. */
-async function proxiesUnder(f: Fixture): Promise<number[]> {
-  const found: number[] = [];
-  for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const cmdline = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
-    if (cmdline.includes(`proxy\0${f.root}/`) && await pidRunning(Number(e.name))) found.push(Number(e.name));
-  }
-  return found;
-}
-
-/** Nothing left behind: no container directory, claim, firmware copy or proxy. */
-async function assertClean(f: Fixture): Promise<void> {
-  assert.deepEqual((await listDir(f.root)).filter((n) => !n.startsWith(".")), []);
-  assert.deepEqual(await listDir(join(f.root, ".claims")), []);
-  assert.deepEqual(await storedCopies(f), []);
-  assert.deepEqual(await proxiesUnder(f), []);
 }
 
 async function exitCode(f: Fixture, id: string): Promise<number> {
@@ -101,7 +86,7 @@ Deno.test("full lifecycle: create, start, state, kill, delete with sysfs checked
 
   await ok(f, ["delete", "fw1"]);
   await fails(f, ["state", "fw1"], /^container fw1 does not exist$/m);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("create from the bundle as working directory and a relative pid file", async () => {
@@ -115,7 +100,7 @@ Deno.test("create from the bundle as working directory and a relative pid file",
   assert.equal((await state(f, "fw1")).bundle, bundle);
   assert.deepEqual((await listDir(bundle)).filter((n) => n.includes(".tmp")), []);
   await ok(f, ["delete", "fw1"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("firmware goes to the kernel's custom firmware path when it is set", async () => {
@@ -145,13 +130,13 @@ Deno.test("unknown processor: the message lists the available ones, and nothing 
     ["create", "--bundle", bundle, "fw1"],
     /^remote processor nope does not exist; available remote processors: dsp0, m4/,
   );
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("no processors at all: the message says there are none", async () => {
   await using f = await makeFixture({ processors: [] });
   await fails(f, ["create", "--bundle", await f.bundle(), "fw1"], /there are no remote processors in /);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("create immediately followed by start, 100 times: the proxy is never lost", async () => {
@@ -164,7 +149,7 @@ Deno.test("create immediately followed by start, 100 times: the proxy is never l
     await ok(f, ["delete", "--force", `c${i}`]);
     assert.equal(await f.sim.state("dsp0"), "offline", `iteration ${i}`);
   }
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("a second container on a claimed processor is refused, naming the holder", async () => {
@@ -184,7 +169,7 @@ Deno.test("a second container on a claimed processor is refused, naming the hold
   await ok(f, ["delete", "--force", "first"]);
   await ok(f, ["create", "--bundle", await f.bundle(), "second"]);
   await ok(f, ["delete", "second"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("the same id twice is refused and the first container is unharmed", async () => {
@@ -194,7 +179,7 @@ Deno.test("the same id twice is refused and the first container is unharmed", as
   assert.equal((await state(f, "fw1")).status, "created");
   assert.equal(await f.sim.state("m4"), "offline");
   await ok(f, ["delete", "fw1"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 for (const spelling of ["15", "TERM", "term", "sigterm", "SIGTERM", "2", "INT", "SIGINT", "sigint"]) {
@@ -207,7 +192,7 @@ for (const spelling of ["15", "TERM", "term", "sigterm", "SIGTERM", "2", "INT", 
     assert.equal(await exitCode(f, "fw1"), EXIT.stoppedOnRequest);
     assert.equal((await state(f, "fw1")).status, "stopped");
     await ok(f, ["delete", "fw1"]);
-    await assertClean(f);
+    await assertNothingLeft(f);
   });
 }
 
@@ -222,7 +207,7 @@ for (const spelling of ["9", "KILL", "kill", "sigkill", "SIGKILL"]) {
     assert.equal(await pidRunning(pid), false);
     assert.equal((await state(f, "fw1")).status, "stopped");
     await ok(f, ["delete", "fw1"]);
-    await assertClean(f);
+    await assertNothingLeft(f);
   });
 }
 
@@ -237,7 +222,7 @@ Deno.test("kill: unknown and unsupported signals are refused without effect", as
   assert.equal(await f.sim.state("dsp0"), "running");
   assert.equal((await state(f, "fw1")).status, "running");
   await ok(f, ["delete", "--force", "fw1"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("kill of a created container ends it without touching the processor", async () => {
@@ -249,7 +234,7 @@ Deno.test("kill of a created container ends it without touching the processor", 
   await fails(f, ["kill", "fw1"], /^container fw1 is not running.*container not running/);
   await fails(f, ["start", "fw1"], /cannot start a container that has stopped/);
   await ok(f, ["delete", "fw1"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("proxy killed from outside: state reads stopped, delete stops the processor", async () => {
@@ -264,7 +249,7 @@ Deno.test("proxy killed from outside: state reads stopped, delete stops the proc
   await fails(f, ["kill", "fw1"], /container not running/);
   await ok(f, ["delete", "fw1"]);
   assert.equal(await f.sim.state("dsp0"), "offline");
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("a crash with recovery disabled: the proxy exits with the crash code, state says stopped", async () => {
@@ -279,7 +264,7 @@ Deno.test("a crash with recovery disabled: the proxy exits with the crash code, 
   assert.equal(await f.sim.state("dsp0"), "crashed");
   await ok(f, ["delete", "fw1"]);
   assert.equal(await f.sim.state("dsp0"), "offline", "delete recovers and stops a crashed processor");
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("a crash the kernel recovers from keeps the container running", async () => {
@@ -293,7 +278,7 @@ Deno.test("a crash the kernel recovers from keeps the container running", async 
   await assert.rejects(waitForExit(pid, 500));
   assert.equal((await state(f, "fw1")).status, "running");
   await ok(f, ["delete", "--force", "fw1"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("the processor stopping by itself ends the container with its own exit code", async () => {
@@ -304,7 +289,7 @@ Deno.test("the processor stopping by itself ends the container with its own exit
   assert.equal(await exitCode(f, "fw1"), EXIT.stoppedBySelf);
   assert.equal((await state(f, "fw1")).status, "stopped");
   await ok(f, ["delete", "fw1"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("start with the firmware missing from the search path fails clearly and the container stops", async () => {
@@ -316,7 +301,7 @@ Deno.test("start with the firmware missing from the search path fails clearly an
   assert.equal((await state(f, "fw1")).status, "stopped");
   assert.equal(await f.sim.state("dsp0"), "offline");
   await ok(f, ["delete", "fw1"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("a slow boot: start waits until the processor runs", async () => {
@@ -325,7 +310,7 @@ Deno.test("a slow boot: start waits until the processor runs", async () => {
   await ok(f, ["start", "fw1"]);
   assert.equal(await f.sim.state("dsp0"), "running");
   await ok(f, ["delete", "--force", "fw1"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("a processor already running firmware the runtime did not start is refused", async () => {
@@ -340,7 +325,7 @@ Deno.test("a processor already running firmware the runtime did not start is ref
     );
     assert.equal(await f.sim.state("dsp0"), initial);
     assert.deepEqual(f.sim.writes("dsp0"), []);
-    await assertClean(f);
+    await assertNothingLeft(f);
   }
 });
 
@@ -368,7 +353,7 @@ Deno.test("delete: created, running, stopped and unknown, with and without --for
   await ok(f, ["start", "stopped"]);
   await ok(f, ["kill", "stopped", "KILL"]);
   await ok(f, ["delete", "stopped"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("bad ids are refused before any path is touched", async () => {
@@ -379,7 +364,7 @@ Deno.test("bad ids are refused before any path is touched", async () => {
     await fails(f, ["state", id], /invalid container id/);
     await fails(f, ["delete", "--force", id], /invalid container id/);
   }
-  await assertClean(f);
+  await assertNothingLeft(f);
   assert.deepEqual(await listDir(join(f.dir, "escape")), []);
 });
 
@@ -406,7 +391,7 @@ Deno.test("bad bundles are refused with one line and nothing left behind", async
     ["create", "--bundle", await f.bundle(), "--pid-file", join(f.dir, "no/such/dir/p.pid"), "fw1"],
     /pid file directory .*no\/such\/dir: it does not exist/,
   );
-  await assertClean(f);
+  await assertNothingLeft(f);
   assert.deepEqual(f.sim.writes("dsp0"), []);
 });
 
@@ -472,7 +457,7 @@ Deno.test("a started proxy listens on no TCP port (start does not send SIGUSR1, 
   // Give a debugger the time it would need to appear; it must not.
   await assert.rejects(waitFor(proxyListens, { timeoutMs: 1_000, what: "a listening socket" }));
   await ok(f, ["delete", "--force", "fw1"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
 
 Deno.test("descriptors an engine hands create (containerd's fd 3) are not kept by the proxy", async () => {
@@ -512,5 +497,5 @@ Deno.test("descriptors an engine hands create (containerd's fd 3) are not kept b
   assert.deepEqual(held, []);
   await ok(f, ["start", "fw1"]);
   await ok(f, ["delete", "--force", "fw1"]);
-  await assertClean(f);
+  await assertNothingLeft(f);
 });
