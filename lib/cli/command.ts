@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import { RuntimeError } from "../errors.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
+import { ArgsError, type OptionSpec, parseArgs } from "./args.ts";
 
-/** A flag of a command, as node:util parseArgs describes it, plus its help line. */
+/** A flag of a command, as lib/cli/args.ts describes it, plus its help line. */
 export interface FlagSpec {
   type: "string" | "boolean";
   short?: string;
@@ -54,7 +54,7 @@ export interface Command {
  */
 export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   if (command.rawArgs) return { flags: {}, positionals: [...argv] };
-  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
+  const options: Record<string, OptionSpec> = {};
   for (const [name, spec] of Object.entries(command.flags)) {
     options[name] = { type: spec.type };
     if (spec.short) options[name].short = spec.short;
@@ -62,21 +62,17 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    parsed = parseArgs(argv, options);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const accepted = Object.keys(command.flags).map((f) => `--${f}`).join(", ") || "no flags";
-    const unknown = /Unknown option '([^']+)'/.exec(message);
-    if (unknown) {
+    if (!(err instanceof ArgsError)) throw err;
+    if (err.kind === "unknown-option") {
+      const accepted = Object.keys(command.flags).map((f) => `--${f}`).join(", ") || "no flags";
       throw new RuntimeError(
         "usage",
-        `unknown flag ${unknown[1]} for ${command.name}; accepted: ${accepted} (see ${command.name} --help)`,
+        `unknown flag ${err.option} for ${command.name}; accepted: ${accepted} (see ${command.name} --help)`,
       );
     }
-    throw new RuntimeError(
-      "usage",
-      `${command.name}: ${message.split("\n")[0]} (see ${command.name} --help)`,
-    );
+    throw new RuntimeError("usage", `${command.name}: ${err.message} (see ${command.name} --help)`);
   }
   const [min, max] = command.arity;
   const count = parsed.positionals.length;

@@ -4,7 +4,7 @@ import { RuntimeError } from "../errors.ts";
 import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import { type Command, commandHelp, parseCommandArgs } from "./command.ts";
-import { ProxyExit } from "./proxy.ts";
+import { ProxyExit } from "./proxy_exit.ts";
 
 /** Where a CLI run writes. */
 export interface CliIo {

@@ -1,5 +1,6 @@
 import { runProxy } from "../proxy/driver.ts";
 import type { Command } from "./command.ts";
+import { ProxyExit } from "./proxy_exit.ts";
 
 /** The hidden `proxy DIR` mode: the container's process, started by create. */
 export const proxyCommand: Command = {
@@ -15,10 +16,3 @@ export const proxyCommand: Command = {
     if (code !== 0) throw new ProxyExit(code);
   },
 };
-
-/** Carries the proxy's exit code to the top without printing an error. */
-export class ProxyExit extends Error {
-  constructor(readonly code: number) {
-    super(`proxy exit ${code}`);
-  }
-}

@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import type { Timings } from "../store/record.ts";
 

@@ -13,13 +13,14 @@
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_TIMINGS } from "../config/settings.ts";
 import { Simulator } from "../simulator/simulator.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const ROOT = dirname(MAIN);
 const SELF = fileURLToPath(import.meta.url);
-/** The default poll interval of the proxy (lib/config/settings.ts); crash detection is measured at it. */
-const PROXY_POLL_MS = 50;
+/** The default poll interval of the proxy; crash detection is measured at it. */
+const PROXY_POLL_MS = DEFAULT_TIMINGS.pollIntervalMs;
 const CLK_TCK = 100;
 
 /** Sizes of one run. */

@@ -1,4 +1,4 @@
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 
 /** The annotation naming the remote processor a container runs on. */

@@ -1,4 +1,4 @@
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../util/path.ts";
 import { RuntimeError } from "../errors.ts";
 import { validateContainerId } from "../oci/container_id.ts";
 import { containerDir, readRecord } from "../store/container_store.ts";

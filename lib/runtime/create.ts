@@ -1,4 +1,4 @@
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import { validateContainerId } from "../oci/container_id.ts";
 import { type ResolvedFile, resolveInRootfs } from "../oci/rootfs.ts";

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { listProcessors, readAttribute } from "../remoteproc/sysfs.ts";
 import { claimHolder } from "../store/claims.ts";
 import type { RuntimeContext } from "./context.ts";

@@ -1,4 +1,4 @@
-import { join, resolve } from "node:path";
+import { join, resolve } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import { PROCESSOR_ANNOTATION } from "../oci/spec.ts";
 

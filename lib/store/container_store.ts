@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import { validateContainerId } from "../oci/container_id.ts";
 import type { ProcessIdentity } from "../process/proc.ts";

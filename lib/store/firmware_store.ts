@@ -1,4 +1,4 @@
-import { basename, join } from "node:path";
+import { basename, join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import type { ResolvedFile } from "../oci/rootfs.ts";
 import { writeFileAtomic } from "../util/atomic.ts";

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 
 /**
  * Takes the exclusive lock of a container directory (flock on `<dir>/lock`). Every read-modify-write of a

@@ -1,4 +1,4 @@
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "./path.ts";
 
 /**
  * Writes `data` to `path` atomically: a temp file in the same directory, flushed, then renamed over `path`.
