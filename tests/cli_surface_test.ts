@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { runToFiles } from "../lib/dev/run_to_files.ts";
 import { type CliResult, type Fixture, listDir, MAIN, makeFixture, pidRunning } from "./helpers.ts";
 
 /** Asserts a successful run with nothing on stderr, and returns its stdout. */
@@ -381,29 +382,12 @@ Deno.test("pod: a firmware container with pod annotations runs beside its sandbo
 
 /** Runs the CLI with an environment holding only XDG_RUNTIME_DIR= (empty), as podman calls kill/delete/state. */
 async function bareCli(f: Fixture, args: string[]): Promise<CliResult> {
-  const out = join(f.dir, `bare-${crypto.randomUUID().slice(0, 8)}`);
-  const child = new Deno.Command("/bin/sh", {
-    args: [
-      "-c",
-      'out=$1; shift; exec "$@" >"$out.out" 2>"$out.err"',
-      "sh",
-      out,
-      Deno.execPath(),
-      "run",
-      "-A",
-      MAIN,
-      ...args,
-    ],
+  return await runToFiles(Deno.execPath(), ["run", "-A", MAIN, ...args], {
+    outDir: f.dir,
+    cwd: f.dir,
     clearEnv: true,
     env: { XDG_RUNTIME_DIR: "" },
-    cwd: f.dir,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const { code } = await child.status;
-  const read = (p: string) => Deno.readTextFile(p).catch(() => "");
-  return { code, stdout: await read(`${out}.out`), stderr: await read(`${out}.err`) };
+  });
 }
 
 Deno.test("defaults: no --root and an empty XDG_RUNTIME_DIR work, creating nothing", async () => {

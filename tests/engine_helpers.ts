@@ -1,4 +1,5 @@
 import { dirname, join } from "node:path";
+import { runToFiles } from "../lib/dev/run_to_files.ts";
 import { MAIN, TESTDATA } from "./helpers.ts";
 import { waitFor } from "../lib/util/wait.ts";
 
@@ -78,50 +79,7 @@ export async function runCommand(
   args: string[],
   options: RunOptions,
 ): Promise<CommandResult> {
-  const tag = crypto.randomUUID().slice(0, 8);
-  const out = join(options.outDir, `cmd-${tag}.out`);
-  const err = join(options.outDir, `cmd-${tag}.err`);
-  const child = new Deno.Command("/bin/sh", {
-    // A constant script that only redirects; every argument travels as its own argv entry.
-    args: [
-      "-c",
-      'out=$1; err=$2; shift 2; exec "$@" >"$out" 2>"$err" </dev/null',
-      "sh",
-      out,
-      err,
-      program,
-      ...args,
-    ],
-    cwd: options.cwd,
-    env: options.env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((resolve) =>
-    timer = setTimeout(() => resolve("timeout"), timeoutMs)
-  );
-  const outcome = await Promise.race([child.status, timedOut]);
-  clearTimeout(timer);
-  const read = (p: string) => Deno.readTextFile(p).catch(() => "");
-  if (outcome === "timeout") {
-    try {
-      Deno.kill(child.pid, "SIGKILL");
-    } catch {
-      // finished meanwhile
-    }
-    await child.status;
-    throw new Error(
-      `${program} ${args.join(" ")} did not finish within ${timeoutMs} ms\nstdout: ${await read(
-        out,
-      )}\nstderr: ${await read(
-        err,
-      )}`,
-    );
-  }
-  return { code: outcome.code, stdout: await read(out), stderr: await read(err) };
+  return await runToFiles(program, args, { ...options, timeoutMs: options.timeoutMs ?? 60_000 });
 }
 
 /**

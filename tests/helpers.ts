@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
 import { Simulator, type SimulatorOptions } from "../lib/simulator/simulator.ts";
 import { waitFor } from "../lib/util/wait.ts";
+import { runToFiles } from "../lib/dev/run_to_files.ts";
 
 /** Path of the project's main.ts. */
 export const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
@@ -25,32 +26,7 @@ export async function runCliProcess(
   args: string[],
   options: { cwd?: string; env?: Record<string, string>; outDir: string },
 ): Promise<CliResult> {
-  const tag = crypto.randomUUID().slice(0, 8);
-  const out = join(options.outDir, `cli-${tag}.out`);
-  const err = join(options.outDir, `cli-${tag}.err`);
-  // A constant script that only redirects; every argument travels as its own argv entry.
-  const child = new Deno.Command("/bin/sh", {
-    args: [
-      "-c",
-      'out=$1; err=$2; shift 2; exec "$@" >"$out" 2>"$err"',
-      "sh",
-      out,
-      err,
-      Deno.execPath(),
-      "run",
-      "-A",
-      MAIN,
-      ...args,
-    ],
-    cwd: options.cwd,
-    env: options.env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const { code } = await child.status;
-  const read = (p: string) => Deno.readTextFile(p).catch(() => "");
-  return { code, stdout: await read(out), stderr: await read(err) };
+  return await runToFiles(Deno.execPath(), ["run", "-A", MAIN, ...args], options);
 }
 
 /** A simulated board: a host tree with processors, a state root, a scratch dir, and the CLI bound to them. */

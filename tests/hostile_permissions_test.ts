@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { waitFor } from "../lib/util/wait.ts";
+import { runToFiles } from "../lib/dev/run_to_files.ts";
 import {
   assertNothingLeft,
   type CliResult,
@@ -116,25 +117,17 @@ async function nobodyBoard(): Promise<NobodyBoard> {
     timeoutMs: 20_000,
     what: "the simulator run as nobody",
   });
-  let n = 0;
   return {
     work,
     host,
     bundle,
     sysfs,
     firmwareDir: join(host, "lib/firmware"),
-    async cli(root, args) {
-      const tag = `${n++}`;
-      const o = join(out, `${tag}.out`);
-      const e = join(out, `${tag}.err`);
-      const child = new Deno.Command("/bin/sh", {
-        args: [
-          "-c",
-          'out=$1; err=$2; shift 2; exec "$@" >"$out" 2>"$err"',
-          "sh",
-          o,
-          e,
-          ...SETPRIV,
+    cli(root, args) {
+      return runToFiles(
+        SETPRIV[0],
+        [
+          ...SETPRIV.slice(1),
           Deno.execPath(),
           "run",
           "-A",
@@ -145,15 +138,8 @@ async function nobodyBoard(): Promise<NobodyBoard> {
           host,
           ...args,
         ],
-        env,
-        clearEnv: true,
-        cwd: work,
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      const { code } = await child.status;
-      return { code, stdout: await Deno.readTextFile(o), stderr: await Deno.readTextFile(e) };
+        { outDir: out, env, clearEnv: true, cwd: work },
+      );
     },
     async state() {
       return (await Deno.readTextFile(join(sysfs, "state"))).trim();

@@ -1,6 +1,6 @@
 import { RuntimeError } from "../errors.ts";
-import { createContainer } from "../runtime/create.ts";
-import type { Command } from "./command.ts";
+import { createContainer, type CreateOptions } from "../runtime/create.ts";
+import type { Command, ParsedArgs } from "./command.ts";
 
 /** `create [--bundle DIR] [--pid-file FILE] ID`. */
 export const createCommand: Command = {
@@ -26,16 +26,29 @@ export const createCommand: Command = {
     "pidfd-socket": { type: "string", arg: "PATH", help: "no pidfd is handed out", ignored: true },
   },
   async run(args, ctx) {
-    if (args.flags["console-socket"] !== undefined) {
-      throw new RuntimeError(
-        "unsupported",
-        "a remote processor has no terminal, so --console-socket is not supported; run the container without -t/--tty",
-      );
-    }
-    await createContainer(ctx, {
-      id: args.positionals[0],
-      bundle: (args.flags.bundle as string | undefined) ?? ".",
-      pidFile: args.flags["pid-file"] as string | undefined,
-    });
+    await createContainer(ctx, createOptions(args));
   },
 };
+
+/**
+ * The create options from parsed `create`/`run` arguments, refusing a console socket (there is no terminal).
+ *
+ * @example
+ * ```ts
+ * createOptions({ flags: { bundle: "/b" }, positionals: ["fw1"] }); // { id: "fw1", bundle: "/b", pidFile: undefined }
+ * ```
+ * @throws {RuntimeError} "unsupported" for --console-socket.
+ */
+export function createOptions(args: ParsedArgs): CreateOptions {
+  if (args.flags["console-socket"] !== undefined) {
+    throw new RuntimeError(
+      "unsupported",
+      "a remote processor has no terminal, so --console-socket is not supported; run the container without -t/--tty",
+    );
+  }
+  return {
+    id: args.positionals[0],
+    bundle: (args.flags.bundle as string | undefined) ?? ".",
+    pidFile: args.flags["pid-file"] as string | undefined,
+  };
+}

@@ -8,6 +8,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
+import { runToFiles } from "./run_to_files.ts";
 import { parseArgs } from "node:util";
 import { type ProcessIdentity, processStartTime, signalIfAlive } from "../process/proc.ts";
 import { Simulator } from "../simulator/simulator.ts";
@@ -59,11 +60,7 @@ export async function releaseSmoke(options: ReleaseSmokeOptions): Promise<number
   const root = join(dir, "state");
   const bundle = join(dir, "bundle");
   const pidFile = join(dir, "smoke.pid");
-  let runs = 0;
-  const run = async (args: string[]): Promise<SmokeRun> => {
-    const tag = `${runs++}`;
-    return await _runFile(file, args, join(dir, `run-${tag}.out`), join(dir, `run-${tag}.err`));
-  };
+  const run = (args: string[]): Promise<SmokeRun> => _runFile(file, args, dir);
   const cli = (args: string[]) => run(["--root", root, "--host-root", host, ...args]);
   const step = async (name: string, args: string[], check?: (r: SmokeRun) => string | undefined) => {
     const r = await cli(args);
@@ -147,18 +144,10 @@ export async function releaseSmoke(options: ReleaseSmokeOptions): Promise<number
 }
 
 /** Runs `file` with its output in files, not pipes: a proxy started by create inherits them and lives on. */
-async function _runFile(file: string, args: string[], out: string, err: string): Promise<SmokeRun> {
+async function _runFile(file: string, args: string[], outDir: string): Promise<SmokeRun> {
   const started = performance.now();
-  // A constant script that only redirects; every argument travels as its own argv entry.
-  const { code } = await new Deno.Command("/bin/sh", {
-    args: ["-c", 'out=$1; err=$2; shift 2; exec "$@" >"$out" 2>"$err"', "sh", out, err, file, ...args],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn().status;
-  const ms = performance.now() - started;
-  const read = (p: string) => Deno.readTextFile(p).catch(() => "");
-  return { code, stdout: await read(out), stderr: await read(err), ms };
+  const r = await runToFiles(file, args, { outDir });
+  return { ...r, ms: performance.now() - started };
 }
 
 function _parseStatus(stdout: string): string | undefined {
