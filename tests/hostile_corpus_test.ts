@@ -143,7 +143,7 @@ async function runCase(c: CorpusCase): Promise<void> {
   // Nothing reached outside the fixture's state root through an id or a path.
   assert.deepEqual(
     (await listDir(f.dir)).filter((n) =>
-      !/^(host|state|bundle|victim-bundle|bundle-file|runtime\.jsonc|cli-.*)$/.test(n)
+      !/^(host|state|bundle|victim-bundle|bundle-file|runtime\.jsonc|run-.*)$/.test(n)
     ),
     [],
   );
