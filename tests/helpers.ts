@@ -192,3 +192,18 @@ export async function assertNothingLeft(f: Fixture, message = ""): Promise<void>
 export function envWith(extra: Record<string, string>): Record<string, string> {
   return { ...Deno.env.toObject(), ...extra };
 }
+
+/**
+ * A small deterministic random number generator (mulberry32) for generated test inputs, so a failure
+ * reproduces from its seed.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

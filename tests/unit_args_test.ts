@@ -3,6 +3,7 @@ import { parseArgs as nodeParseArgs } from "node:util";
 import { ArgsError, type OptionSpec, parseArgs } from "../lib/cli/args.ts";
 import { parseCommandArgs } from "../lib/cli/command.ts";
 import { createCommand } from "../lib/cli/create.ts";
+import { seededRandom } from "./helpers.ts";
 
 const OPTION_SETS: Record<string, OptionSpec>[] = [
   {
@@ -71,17 +72,6 @@ const WORDS = [
   "--toString",
 ];
 
-function _random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Outcome =
   | { ok: true; values: Record<string, unknown>; positionals: string[] }
   | { ok: false; unknown?: string; message?: string };
@@ -110,7 +100,7 @@ function _node(args: string[], options: Record<string, OptionSpec>): Outcome {
 }
 
 Deno.test("parseArgs agrees with node:util parseArgs (strict, positionals allowed) on generated command lines", () => {
-  const next = _random(5);
+  const next = seededRandom(5);
   let failures = 0;
   let successes = 0;
   for (let n = 0; n < 20_000; n++) {

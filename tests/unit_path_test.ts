@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as nodePath from "node:path";
 import { basename, dirname, isAbsolute, join, normalize, resolve } from "../lib/util/path.ts";
+import { seededRandom } from "./helpers.ts";
 
 const SEGMENTS = [
   "",
@@ -53,20 +54,8 @@ const HAND_PICKED = [
   "/🙂/./x",
 ];
 
-/** A small deterministic generator, so a failure reproduces. */
-function _random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function _generatedPaths(count: number, seed: number): string[] {
-  const next = _random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: T[]) => items[Math.floor(next() * items.length)];
   const paths: string[] = [];
   for (let n = 0; n < count; n++) {
@@ -101,7 +90,7 @@ Deno.test("isAbsolute, normalize, dirname and basename agree with node:path on e
 Deno.test("join agrees with node:path for zero to four parts", () => {
   const check = _check("join", join, nodePath.posix.join);
   check();
-  const next = _random(7);
+  const next = seededRandom(7);
   for (let n = 0; n < 5000; n++) {
     const count = Math.floor(next() * 5);
     const parts = Array.from({ length: count }, () => INPUTS[Math.floor(next() * INPUTS.length)]);
@@ -113,7 +102,7 @@ Deno.test("join agrees with node:path for zero to four parts", () => {
 Deno.test("resolve agrees with node:path for relative and absolute mixes, from the current directory", () => {
   const check = _check("resolve", resolve, nodePath.posix.resolve);
   check();
-  const next = _random(11);
+  const next = seededRandom(11);
   for (let n = 0; n < 5000; n++) {
     const count = Math.floor(next() * 5);
     const parts = Array.from({ length: count }, () => INPUTS[Math.floor(next() * INPUTS.length)]);
