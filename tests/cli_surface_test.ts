@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runToFiles } from "../lib/dev/run_to_files.ts";
-import { type CliResult, type Fixture, listDir, MAIN, makeFixture, pidRunning } from "./helpers.ts";
+import {
+  type CliResult,
+  firmwareFiles,
+  type Fixture,
+  listDir,
+  MAIN,
+  makeFixture,
+  pidRunning,
+} from "./helpers.ts";
 
 /** Asserts a successful run with nothing on stderr, and returns its stdout. */
 function ok(r: CliResult): string {
@@ -215,7 +223,7 @@ Deno.test("run: creates and starts in one step, writing the pid file", async () 
     await f.cli(["run", "--console-socket", "/tmp/x.sock", "--bundle", await f.bundle(), "c2"]),
     /--console-socket is not supported/,
   );
-  assert.deepEqual(await listDir(f.root), [".claims", ".firmware"]);
+  assert.deepEqual(await listDir(f.root), [".claims"]);
 });
 
 Deno.test("run: a failed boot leaves no container, firmware copy or claim behind", async () => {
@@ -227,7 +235,7 @@ Deno.test("run: a failed boot leaves no container, firmware copy or claim behind
   assert.match(r.stdout, /c1 on dsp0: boot failed/);
   fails(await f.cli(["state", "c1"]), /^container c1 does not exist$/);
   assert.equal(await f.sim.state("dsp0"), "offline");
-  assert.deepEqual(await listDir(f.sim.firmwareDir()), []);
+  assert.deepEqual(await firmwareFiles(f.sim), []);
   assert.deepEqual(await listDir(join(f.root, ".claims")), []);
   assert.deepEqual(await f.proxyPids(), []);
 });
@@ -338,7 +346,7 @@ Deno.test("pod sandbox: create, start, state, kill, delete without touching a pr
   }
   assert.deepEqual(f.sim.writes("dsp0"), []);
   assert.equal(await f.sim.state("dsp0"), "offline");
-  assert.deepEqual(await listDir(f.sim.firmwareDir()), []);
+  assert.deepEqual(await firmwareFiles(f.sim), []);
   assert.deepEqual(await listDir(f.root), []);
 });
 
@@ -377,7 +385,7 @@ Deno.test("pod: a firmware container with pod annotations runs beside its sandbo
   ok(await f.cli(["delete", "blink"]));
   ok(await f.cli(["delete", "--force", "pod1"]));
   fails(await f.cli(["state", "pod1"]), /^container pod1 does not exist$/);
-  assert.deepEqual(await listDir(f.sim.firmwareDir()), []);
+  assert.deepEqual(await firmwareFiles(f.sim), []);
 });
 
 /** Runs the CLI with an environment holding only XDG_RUNTIME_DIR= (empty), as podman calls kill/delete/state. */
@@ -413,14 +421,14 @@ Deno.test("defaults: a configuration file sets the root for a whole lifecycle wi
   );
   const g = ["--config", config];
   ok(await bareCli(f, [...g, "create", "--bundle", await f.bundle(), "--pid-file", "c1.pid", "c1"]));
-  assert.deepEqual(await listDir(root), [".claims", ".firmware", "c1"]);
+  assert.deepEqual(await listDir(root), [".claims", "c1"]);
   ok(await bareCli(f, [...g, "start", "c1"]));
   assert.equal(JSON.parse(ok(await bareCli(f, [...g, "state", "c1"]))).status, "running");
   assert.equal(await f.sim.state("dsp0"), "running");
   ok(await bareCli(f, [...g, "kill", "c1", "15"]));
   ok(await bareCli(f, [...g, "delete", "--force", "c1"]));
   assert.equal(await f.sim.state("dsp0"), "offline");
-  assert.deepEqual(await listDir(root), [".claims", ".firmware"]);
+  assert.deepEqual(await listDir(root), [".claims"]);
 });
 
 Deno.test("help lists every command of the runc surface", async () => {

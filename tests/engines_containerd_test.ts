@@ -13,7 +13,7 @@ import {
   writeOciImageTar,
   writeRuntimeWrapper,
 } from "./engine_helpers.ts";
-import { type Fixture, listDir, makeFixture, pidRunning, waitForExit } from "./helpers.ts";
+import { firmwareFiles, type Fixture, listDir, makeFixture, pidRunning, waitForExit } from "./helpers.ts";
 
 const skip = missingEngine(["containerd", "ctr", "containerd-shim-runc-v2"]);
 const IMAGE = "localhost/remoteproc-hello:test";
@@ -181,11 +181,11 @@ Deno.test({
         "run -d boots; task ps shows the proxy; task kill stops; task delete cleans up",
         async () => {
           await board([{ name: "dsp0" }], async (f, run) => {
-            const before = await listDir(f.sim.firmwareDir());
+            const before = await firmwareFiles(f.sim);
             mustRunOk(await run("fw-term"));
             await eventually(async () => (await state(f)) === "running", "dsp0 running after ctr run -d");
             assert.equal(await taskStatus(d, "fw-term", f.dir), "RUNNING");
-            assert.equal((await listDir(f.sim.firmwareDir())).length, before.length + 1, "one firmware copy");
+            assert.equal((await firmwareFiles(f.sim)).length, before.length + 1, "one firmware copy");
 
             const pid = await proxyPid(d, "fw-term");
             assert.ok(await pidRunning(pid));
@@ -200,7 +200,7 @@ Deno.test({
             );
             await d.mustCtr(["task", "delete", "fw-term"], f.dir);
             assert.equal(await taskStatus(d, "fw-term", f.dir), undefined);
-            assert.deepEqual(await listDir(f.sim.firmwareDir()), before, "no firmware copy left behind");
+            assert.deepEqual(await firmwareFiles(f.sim), before, "no firmware copy left behind");
             assert.deepEqual(
               await listDir(join(d.runcRoot, NAMESPACE)).then((n) => n.filter((e) => e === "fw-term")),
               [],
@@ -222,7 +222,7 @@ Deno.test({
             "the task to be STOPPED",
           );
           await d.mustCtr(["task", "delete", "fw-kill"], f.dir);
-          assert.deepEqual(await listDir(f.sim.firmwareDir()), []);
+          assert.deepEqual(await firmwareFiles(f.sim), []);
         });
       });
 
@@ -234,7 +234,7 @@ Deno.test({
           await d.mustCtr(["task", "delete", "-f", "fw-force"], f.dir);
           assert.equal(await state(f), "offline");
           assert.equal(await pidRunning(pid), false);
-          assert.deepEqual(await listDir(f.sim.firmwareDir()), []);
+          assert.deepEqual(await firmwareFiles(f.sim), []);
           await eventually(
             async () => !(await listDir(join(d.runcRoot, NAMESPACE))).includes("fw-force"),
             "the state directory to be removed",
@@ -251,7 +251,7 @@ Deno.test({
             /remote processor nope does not exist; available remote processors: dsp0, dsp1/,
           );
           assert.deepEqual(f.sim.writes("dsp0"), []);
-          assert.deepEqual(await listDir(f.sim.firmwareDir()), []);
+          assert.deepEqual(await firmwareFiles(f.sim), []);
           assert.equal(await taskStatus(d, "fw-nope", f.dir), undefined);
         });
       });
@@ -271,7 +271,7 @@ Deno.test({
             async () => !(await listDir(join(d.runcRoot, NAMESPACE))).includes("fw-shim"),
             "containerd's delete --force to remove the state directory",
           );
-          assert.deepEqual(await listDir(f.sim.firmwareDir()), []);
+          assert.deepEqual(await firmwareFiles(f.sim), []);
         });
       });
     } finally {

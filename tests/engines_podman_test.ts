@@ -14,7 +14,7 @@ import {
   writeRootfsTar,
   writeRuntimeWrapper,
 } from "./engine_helpers.ts";
-import { type Fixture, listDir, makeFixture } from "./helpers.ts";
+import { firmwareFiles, type Fixture, listDir, makeFixture } from "./helpers.ts";
 
 const skip = missingEngine(["podman"]);
 const IMAGE = "localhost/remoteproc-hello:test";
@@ -90,7 +90,7 @@ Deno.test({
 
       await t.step("run -d boots; stop, start and rm -f follow the processor", async () => {
         await board([{ name: "dsp0" }], async (f, podman) => {
-          const before = await listDir(f.sim.firmwareDir());
+          const before = await firmwareFiles(f.sim);
           const id = (await podman.must(["run", "-d", ...RUN, "remoteproc.name=dsp0", IMAGE])).trim();
           await eventually(async () => (await state(f)) === "running", "dsp0 running after run -d");
           assert.equal(await inspect(podman, id, "{{.State.Status}}"), "running");
@@ -108,7 +108,7 @@ Deno.test({
 
           await podman.must(["rm", "-f", id]);
           await eventually(async () => (await state(f)) === "offline", "dsp0 offline after rm -f");
-          assert.deepEqual(await listDir(f.sim.firmwareDir()), before, "no firmware copy left behind");
+          assert.deepEqual(await firmwareFiles(f.sim), before, "no firmware copy left behind");
           assert.deepEqual(await listDir(f.root).then((n) => n.filter((e) => e === id)), []);
           assert.equal((await podman(["inspect", id])).code, 125, "the container is gone");
         });
@@ -161,7 +161,7 @@ Deno.test({
           );
           assert.deepEqual(f.sim.writes("dsp0"), []);
           assert.deepEqual(f.sim.writes("dsp1"), []);
-          assert.deepEqual(await listDir(f.sim.firmwareDir()), []);
+          assert.deepEqual(await firmwareFiles(f.sim), []);
         });
       });
     } finally {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
+import { FIRMWARE_LEDGER, STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
 import { Simulator, type SimulatorOptions } from "../lib/simulator/simulator.ts";
 import { waitFor } from "../lib/util/wait.ts";
 import { runToFiles } from "../lib/dev/run_to_files.ts";
@@ -161,7 +161,9 @@ export async function listDir(path: string): Promise<string[]> {
 
 /** Stored firmware copies (and hidden temp files) in the fixture's firmware directory. */
 export async function storedCopies(f: Fixture): Promise<string[]> {
-  return (await listDir(f.sim.firmwareDir())).filter((n) => STORED_NAME_PATTERN.test(n) || n.startsWith("."));
+  return (await listDir(f.sim.firmwareDir())).filter((n) =>
+    n !== FIRMWARE_LEDGER && (STORED_NAME_PATTERN.test(n) || n.startsWith("."))
+  );
 }
 
 /** Live processes whose command line is a proxy under this fixture's state root. */
@@ -183,7 +185,7 @@ export async function assertNothingLeft(f: Fixture, message = ""): Promise<void>
   const at = message ? ` (${message})` : "";
   assert.deepEqual((await listDir(f.root)).filter((n) => !n.startsWith(".")), [], `container dirs${at}`);
   assert.deepEqual(await listDir(join(f.root, ".claims")), [], `claims${at}`);
-  assert.deepEqual(await listDir(join(f.root, ".firmware")), [], `firmware ledger${at}`);
+  assert.deepEqual(await listDir(ledgerDir(f)), [], `firmware ledger${at}`);
   assert.deepEqual(await storedCopies(f), [], `stored copies${at}`);
   assert.deepEqual(await proxiesUnder(f), [], `proxies${at}`);
 }
@@ -206,4 +208,14 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** The firmware ledger directory of a fixture (inside its firmware directory). */
+export function ledgerDir(f: Fixture): string {
+  return join(f.sim.firmwareDir(), FIRMWARE_LEDGER);
+}
+
+/** The files in a simulator's firmware directory, without the runtime's ledger directory. */
+export async function firmwareFiles(sim: Simulator): Promise<string[]> {
+  return (await listDir(sim.firmwareDir())).filter((n) => n !== FIRMWARE_LEDGER);
 }

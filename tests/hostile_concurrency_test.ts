@@ -8,6 +8,7 @@ import {
   assertNothingLeft,
   type CliResult,
   type Fixture,
+  ledgerDir,
   listDir,
   makeFixture,
   proxiesUnder,
@@ -58,7 +59,7 @@ Deno.test("20 simultaneous creates for one processor: exactly one wins, the rest
   assert.deepEqual(await listDir(join(f.root, ".claims")), ["dsp0"]);
   assert.equal(await Deno.readTextFile(join(f.root, ".claims", "dsp0")), winner);
   assert.equal((await storedCopies(f)).length, 1);
-  assert.equal((await listDir(join(f.root, ".firmware"))).length, 1);
+  assert.equal((await listDir(ledgerDir(f))).length, 1);
   assert.equal((await proxiesUnder(f)).length, 1);
   assert.equal(JSON.parse(await ok(f, ["state", winner])).status, "created");
   assert.deepEqual(f.sim.writes("dsp0"), []);

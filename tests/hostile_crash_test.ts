@@ -11,13 +11,16 @@ import { currentSelfExecInfo, selfCommand } from "../lib/process/self_exec.ts";
 import { cleanupOrphans } from "../lib/runtime/cleanup.ts";
 import type { RuntimeContext } from "../lib/runtime/context.ts";
 import { CRASH_AT_ENV } from "../lib/util/crash_point.ts";
+import { waitFor } from "../lib/util/wait.ts";
 import {
   assertNothingLeft,
   envWith,
   type Fixture,
+  ledgerDir,
   listDir,
   makeFixture,
   pidRunning,
+  proxiesUnder,
   storedCopies,
 } from "./helpers.ts";
 
@@ -184,7 +187,7 @@ Deno.test("cleanupOrphans: a copy whose container directory was lost is removed;
   assert.match(report.removed[0], /hello\.elf-\d{13}-[0-9a-f]{8}$/);
   assert.equal(report.kept, 1);
   assert.equal((await storedCopies(f)).length, 1);
-  assert.equal((await listDir(join(f.root, ".firmware"))).length, 1);
+  assert.equal((await listDir(ledgerDir(f))).length, 1);
   // Running it again finds nothing more to do.
   assert.deepEqual((await cleanupOrphans(context(f))).removed, []);
   // The stale claim of the lost container does not block m4.
@@ -219,18 +222,25 @@ Deno.test("cleanupOrphans: files the ledger does not name, or names wrongly, are
   // A tampered ledger entry pointing at another file.
   const victim = join(f.dir, "precious.bin");
   await Deno.writeTextFile(victim, "precious");
-  await Deno.mkdir(join(f.root, ".firmware"), { recursive: true });
+  await Deno.mkdir(ledgerDir(f), { recursive: true });
   await Deno.writeTextFile(
-    join(f.root, ".firmware", "hello.elf-1764400000000-0badf00d"),
-    JSON.stringify({ id: "ghost", path: victim }),
+    join(ledgerDir(f), "hello.elf-1764400000000-0badf00d"),
+    JSON.stringify({ root: f.root, id: "ghost", path: victim }),
   );
   await Deno.writeTextFile(
-    join(f.root, ".firmware", "not-a-copy-name"),
-    JSON.stringify({ id: "x", path: victim }),
+    join(ledgerDir(f), "not-a-copy-name"),
+    JSON.stringify({ root: f.root, id: "x", path: victim }),
   );
+  // An entry whose name matches but whose path is in another directory.
+  await Deno.writeTextFile(
+    join(ledgerDir(f), "precious.bin-1764400000000-0badf00d"),
+    JSON.stringify({ root: f.root, id: "ghost", path: join(f.dir, "precious.bin-1764400000000-0badf00d") }),
+  );
+  await Deno.writeTextFile(join(f.dir, "precious.bin-1764400000000-0badf00d"), "precious too");
   assert.deepEqual((await cleanupOrphans(context(f))).removed, []);
   assert.equal(await Deno.readTextFile(lookalike), "user firmware");
   assert.equal(await Deno.readTextFile(victim), "precious");
+  assert.equal(await Deno.readTextFile(join(f.dir, "precious.bin-1764400000000-0badf00d")), "precious too");
 });
 
 Deno.test("a start that died before signalling the proxy can simply be retried", async () => {
@@ -264,4 +274,23 @@ Deno.test("the cleanup command removes a copy whose container directory was lost
   assert.deepEqual(await f.cli(["cleanup"]), { code: 0, stdout: "", stderr: "" });
   await ok(f, ["delete", "kept"]);
   assert.deepEqual(await storedCopies(f), []);
+});
+
+Deno.test("after a reboot wiped the state root, cleanup still finds and removes the old firmware copies", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "before-reboot"]);
+  await ok(f, ["start", "before-reboot"]);
+  // The reboot: the proxy and the tmpfs state root are gone, the processor is reset, the firmware stays.
+  for (const pid of await f.proxyPids()) Deno.kill(pid, "SIGKILL");
+  await waitFor(async () => (await proxiesUnder(f)).length === 0, {
+    timeoutMs: 10_000,
+    what: "the proxy to die",
+  });
+  await Deno.remove(f.root, { recursive: true });
+  await f.sim.setState("dsp0", "offline");
+  assert.equal((await storedCopies(f)).length, 1);
+  const r = await f.cli(["cleanup"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^removed \/.*\/hello\.elf-\d{13}-[0-9a-f]{8}\n$/);
+  await assertNothingLeft(f);
 });

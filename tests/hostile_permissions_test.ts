@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { waitFor } from "../lib/util/wait.ts";
+import { FIRMWARE_LEDGER } from "../lib/store/firmware_store.ts";
 import { runToFiles } from "../lib/dev/run_to_files.ts";
 import {
   assertNothingLeft,
@@ -181,8 +182,8 @@ function oneLine(r: CliResult): string {
 async function assertBoardClean(board: NobodyBoard, root: string): Promise<void> {
   assert.deepEqual((await listDir(root)).filter((n) => !n.startsWith(".")), []);
   assert.deepEqual(await listDir(join(root, ".claims")), []);
-  assert.deepEqual(await listDir(join(root, ".firmware")), []);
-  assert.deepEqual(await listDir(board.firmwareDir), []);
+  assert.deepEqual(await listDir(join(board.firmwareDir, FIRMWARE_LEDGER)), []);
+  assert.deepEqual((await listDir(board.firmwareDir)).filter((n) => n !== FIRMWARE_LEDGER), []);
   assert.equal(await board.state(), "offline");
 }
 

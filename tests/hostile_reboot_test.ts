@@ -3,8 +3,7 @@
  * `list` and `state` report stale containers as stopped, and `delete` cleans them.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { assertNothingLeft, type Fixture, makeFixture, waitForExit } from "./helpers.ts";
+import { assertNothingLeft, type Fixture, makeFixture, storedCopies, waitForExit } from "./helpers.ts";
 
 async function ok(f: Fixture, args: string[]): Promise<string> {
   const r = await f.cli(args);
@@ -79,10 +78,11 @@ Deno.test("after a reboot with the state root gone (tmpfs): unknown ids delete s
   await ok(f, ["create", "--bundle", await f.bundle({ processor: "p0" }), "fw1"]);
   await ok(f, ["start", "fw1"]);
   await ok(f, ["delete", "--force", "fw1"]);
-  // The copy made before the reboot cannot be attributed any more (its ledger was in the lost state root);
-  // it is the one file left, and it is not the new container's.
-  const left = (await Array.fromAsync(Deno.readDir(f.sim.firmwareDir()))).map((e) => e.name);
-  assert.equal(left.length, 1);
-  await Deno.remove(join(f.sim.firmwareDir(), left[0]));
+  // The copy made before the reboot is still in the firmware directory, and its ledger entry (kept beside it)
+  // proves it ours: cleanup removes it.
+  assert.equal((await storedCopies(f)).length, 1);
+  const cleaned = await f.cli(["cleanup"]);
+  assert.equal(cleaned.code, 0, cleaned.stderr);
+  assert.equal(cleaned.stdout.trim().split("\n").length, 1);
   await assertNothingLeft(f);
 });

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EXIT } from "../lib/proxy/machine.ts";
-import { STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
+import { FIRMWARE_LEDGER, STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
 import { waitFor } from "../lib/util/wait.ts";
 import {
   assertNothingLeft,
   type Fixture,
+  ledgerDir,
   listDir,
   MAIN,
   makeFixture,
@@ -108,14 +109,16 @@ Deno.test("firmware goes to the kernel's custom firmware path when it is set", a
   try {
     await using f = await makeFixture({ processors: [{ name: "dsp0" }], customFirmwarePath: custom });
     await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
-    const copies = await listDir(custom);
+    const copies = await storedCopies(f);
     assert.equal(copies.length, 1);
     assert.match(copies[0], STORED_NAME_PATTERN);
+    assert.deepEqual(await listDir(custom), [FIRMWARE_LEDGER, copies[0]].sort());
     assert.deepEqual(await listDir(join(f.host, "lib/firmware")), []);
     await ok(f, ["start", "fw1"]);
     assert.equal(await f.sim.state("dsp0"), "running");
     await ok(f, ["delete", "--force", "fw1"]);
-    assert.deepEqual(await listDir(custom), []);
+    assert.deepEqual(await storedCopies(f), []);
+    assert.deepEqual(await listDir(ledgerDir(f)), []);
     assert.equal(await f.sim.state("dsp0"), "offline");
   } finally {
     await Deno.remove(custom, { recursive: true });

@@ -2,7 +2,13 @@ import { basename, dirname, join } from "../util/path.ts";
 import { RuntimeError } from "../errors.ts";
 import { validateContainerId } from "../oci/container_id.ts";
 import { containerDir, readRecord } from "../store/container_store.ts";
-import { forgetFirmwareOwner, readFirmwareOwners, removeStoredFirmware } from "../store/firmware_store.ts";
+import { firmwareDirectory } from "../remoteproc/sysfs.ts";
+import {
+  type FirmwareOwner,
+  forgetFirmwareOwner,
+  readFirmwareOwners,
+  removeStoredFirmware,
+} from "../store/firmware_store.ts";
 import type { RuntimeContext } from "./context.ts";
 
 /** What {@link cleanupOrphans} removed. */
@@ -14,11 +20,12 @@ export interface CleanupReport {
 }
 
 /**
- * Removes stored firmware copies that this runtime made (the firmware ledger under the state root names them,
- * written before each copy) and that no container under the state root references any more: copies left by
- * a state directory removed by hand, or by a container directory lost in a crash. A copy whose container
- * still exists, or whose container directory exists without a readable record (a create in progress), is
- * kept. Files the ledger does not name are never touched.
+ * Removes stored firmware copies that this runtime made (the firmware ledger in the firmware directory names
+ * them, written before each copy) and that their container no longer references: copies left by a create or
+ * delete killed midway, or by a state root lost in a reboot. Each entry names its container's state root, so
+ * copies of containers under other state roots are judged by theirs. A copy whose container still exists, or
+ * whose container directory exists without a readable record, is kept. Files the ledger does not name are
+ * never touched.
  *
  * @example
  * ```ts
@@ -27,29 +34,30 @@ export interface CleanupReport {
  * @throws {RuntimeError} naming a copy or ledger entry that cannot be removed.
  */
 export async function cleanupOrphans(ctx: RuntimeContext): Promise<CleanupReport> {
+  const firmwareDir = await firmwareDirectory(ctx.hostRoot);
   // The ledger is read before the records: create writes a container's record before its ledger entry, so
   // every entry read here already has its record in place unless the container is gone.
-  const owners = await readFirmwareOwners(ctx.root);
+  const owners = await readFirmwareOwners(firmwareDir);
   const report: CleanupReport = { removed: [], kept: 0 };
   for (const [name, owner] of owners) {
-    if (await stillReferenced(ctx, owner.id, owner.path)) {
+    if (await stillReferenced(owner)) {
       report.kept++;
       continue;
     }
     await removeStoredFirmware(owner.path);
     // A copy interrupted half-way leaves its temp file (see storeFirmware).
     await removeStoredFirmware(join(dirname(owner.path), `.${basename(owner.path)}.tmp`));
-    await forgetFirmwareOwner(ctx.root, name);
+    await forgetFirmwareOwner(firmwareDir, name);
     report.removed.push(owner.path);
   }
   return report;
 }
 
-async function stillReferenced(ctx: RuntimeContext, id: string, path: string): Promise<boolean> {
+async function stillReferenced(owner: FirmwareOwner): Promise<boolean> {
   let dir: string;
   try {
-    validateContainerId(id);
-    dir = containerDir(ctx.root, id);
+    validateContainerId(owner.id);
+    dir = containerDir(owner.root, owner.id);
   } catch {
     return false;
   }
@@ -60,10 +68,10 @@ async function stillReferenced(ctx: RuntimeContext, id: string, path: string): P
   }
   try {
     const record = await readRecord(dir);
-    // No record yet: a create in progress, or one that crashed before writing it (then it named no copy,
-    // but keeping the copy until that container is deleted is the safe side).
+    // No record: an old-style or damaged directory; keeping the copy until that container is deleted is the
+    // safe side.
     if (record === undefined) return true;
-    return record.firmware?.path === path;
+    return record.firmware?.path === owner.path;
   } catch (err) {
     // A corrupt record: the container is still there to be deleted with --force, which removes its copy.
     if (err instanceof RuntimeError) return true;

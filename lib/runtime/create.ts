@@ -101,9 +101,9 @@ export async function createContainer(ctx: RuntimeContext, options: CreateOption
       crashPoint("create:after-claim");
       await checkProcessorFree(processor);
       const stored = record.firmware!.path;
-      undo.push(() => forgetFirmwareOwner(ctx.root, storedName));
+      undo.push(() => forgetFirmwareOwner(firmwareDir, storedName));
       // The ledger entry comes before the copy, so a copy whose record is lost can still be proven ours.
-      await recordFirmwareOwner(ctx.root, storedName, { id, path: stored });
+      await recordFirmwareOwner(firmwareDir, storedName, { root: ctx.root, id, path: stored });
       undo.push(() => removeStoredFirmware(stored));
       await storeFirmware(firmware, firmwareDir, storedName);
       crashPoint("create:after-firmware");

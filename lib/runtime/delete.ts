@@ -6,6 +6,7 @@ import { containerDir, removeContainerDir } from "../store/container_store.ts";
 import { forgetFirmwareOwner, removeStoredFirmware } from "../store/firmware_store.ts";
 import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
+import { dirname } from "../util/path.ts";
 import { loadContainer, notFound } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killProxy, stopOwnProcessor, waitForProxyExit } from "./stop.ts";
@@ -68,7 +69,7 @@ export async function deleteContainer(
   crashPoint("delete:after-processor-stopped");
   if (c.record?.firmware) {
     await removeStoredFirmware(c.record.firmware.path);
-    await forgetFirmwareOwner(ctx.root, c.record.firmware.name);
+    await forgetFirmwareOwner(dirname(c.record.firmware.path), c.record.firmware.name);
   }
   crashPoint("delete:after-firmware-removed");
   if (c.record?.processor) await releaseClaim(ctx.root, c.record.processor.name, id);

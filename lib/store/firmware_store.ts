@@ -98,34 +98,44 @@ export async function removeStoredFirmware(path: string): Promise<void> {
   }
 }
 
-/** The ledger of stored firmware copies, under the state root: one file per copy, named after it. */
-export const FIRMWARE_LEDGER = ".firmware";
+/**
+ * The firmware ledger: a hidden directory inside the firmware directory itself, so that it outlives the state
+ * root (a tmpfs gone after a reboot) exactly as long as the copies it vouches for.
+ */
+export const FIRMWARE_LEDGER = ".remoteproc-runtime";
 
-/** What the ledger says about one stored copy: which container it was made for, and where it is. */
+/** What the ledger says about one stored copy: which container of which state root it was made for. */
 export interface FirmwareOwner {
+  /** The state root of the container. */
+  root: string;
   id: string;
   /** Absolute path of the stored copy. */
   path: string;
 }
 
 /**
- * Records, before the copy is made, that the runtime is about to store firmware copy `name` for container
- * `owner.id` at `owner.path` (`<root>/.firmware/<name>`, written atomically). This is how a later cleanup proves
- * that a copy nobody references any more was made by this runtime and may be removed.
+ * Records, before the copy is made, that the runtime is about to store firmware copy `name` in `firmwareDir`
+ * for `owner` (`<firmwareDir>/.remoteproc-runtime/<name>`, written atomically). This is how a later cleanup
+ * proves that a copy nobody references any more was made by this runtime and may be removed.
  *
  * @example
  * ```ts
- * await recordFirmwareOwner(root, "hello.elf-1764400000000-ab12cd34", { id: "fw1", path: "/lib/firmware/hello.elf-1764400000000-ab12cd34" });
+ * await recordFirmwareOwner("/lib/firmware", "hello.elf-1764400000000-ab12cd34",
+ *   { root: "/run/remoteproc-runtime", id: "fw1", path: "/lib/firmware/hello.elf-1764400000000-ab12cd34" });
  * ```
  * @throws {RuntimeError} naming the ledger directory when it cannot be written.
  */
-export async function recordFirmwareOwner(root: string, name: string, owner: FirmwareOwner): Promise<void> {
-  const dir = join(root, FIRMWARE_LEDGER);
+export async function recordFirmwareOwner(
+  firmwareDir: string,
+  name: string,
+  owner: FirmwareOwner,
+): Promise<void> {
+  const dir = join(firmwareDir, FIRMWARE_LEDGER);
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(join(dir, name), JSON.stringify(owner) + "\n", { mode: 0o600 });
   } catch (err) {
-    throw fsError(err, "write firmware ledger in", dir, "the state root must be writable (see --root)");
+    throw fsError(err, "write firmware ledger in", dir, "the firmware directory must be writable");
   }
 }
 
@@ -134,12 +144,12 @@ export async function recordFirmwareOwner(root: string, name: string, owner: Fir
  *
  * @example
  * ```ts
- * await forgetFirmwareOwner(root, "hello.elf-1764400000000-ab12cd34");
+ * await forgetFirmwareOwner("/lib/firmware", "hello.elf-1764400000000-ab12cd34");
  * ```
  * @throws {RuntimeError} naming the entry when it cannot be removed.
  */
-export async function forgetFirmwareOwner(root: string, name: string): Promise<void> {
-  const path = join(root, FIRMWARE_LEDGER, basename(name));
+export async function forgetFirmwareOwner(firmwareDir: string, name: string): Promise<void> {
+  const path = join(firmwareDir, FIRMWARE_LEDGER, basename(name));
   try {
     await Deno.remove(path);
   } catch (err) {
@@ -148,32 +158,32 @@ export async function forgetFirmwareOwner(root: string, name: string): Promise<v
 }
 
 /**
- * Every entry of the firmware ledger under `root`, by copy name. Entries that are not valid (a name that is not
- * a stored copy's, or a path whose file name differs from it) are left out, so a damaged ledger can never make
- * the runtime remove another file.
+ * Every entry of the firmware ledger of `firmwareDir`, by copy name. Entries that are not valid (a name that is
+ * not a stored copy's, a path outside `firmwareDir` or whose file name differs) are left out, so a damaged
+ * ledger can never make the runtime remove another file.
  *
  * @example
  * ```ts
- * for (const [name, owner] of await readFirmwareOwners(root)) console.log(name, owner.id);
+ * for (const [name, owner] of await readFirmwareOwners("/lib/firmware")) console.log(name, owner.id);
  * ```
  * @throws {RuntimeError} when the ledger directory exists but cannot be read.
  */
-export async function readFirmwareOwners(root: string): Promise<Map<string, FirmwareOwner>> {
-  const dir = join(root, FIRMWARE_LEDGER);
+export async function readFirmwareOwners(firmwareDir: string): Promise<Map<string, FirmwareOwner>> {
+  const dir = join(firmwareDir, FIRMWARE_LEDGER);
   const owners = new Map<string, FirmwareOwner>();
   try {
     for await (const entry of Deno.readDir(dir)) {
       if (!entry.isFile || !STORED_NAME_PATTERN.test(entry.name)) continue;
-      let owner: unknown;
+      let owner: Partial<FirmwareOwner> | null;
       try {
         owner = JSON.parse(await Deno.readTextFile(join(dir, entry.name)));
       } catch {
         continue; // being written (a temp file is renamed into place) or removed meanwhile
       }
       if (
-        typeof owner === "object" && owner !== null && typeof (owner as FirmwareOwner).id === "string" &&
-        typeof (owner as FirmwareOwner).path === "string" &&
-        basename((owner as FirmwareOwner).path) === entry.name
+        typeof owner === "object" && owner !== null && typeof owner.id === "string" &&
+        typeof owner.root === "string" && typeof owner.path === "string" &&
+        owner.path === join(firmwareDir, entry.name)
       ) {
         owners.set(entry.name, owner as FirmwareOwner);
       }
