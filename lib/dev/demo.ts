@@ -7,6 +7,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Simulator } from "../simulator/simulator.ts";
+import { FIRMWARE_LEDGER } from "../store/firmware_store.ts";
 
 const REPO = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const MAIN = join(REPO, "main.ts");
@@ -64,7 +65,8 @@ async function main(): Promise<number> {
     }
     say("Container log (what the proxy printed; an engine shows this as the container's logs):");
     say(indent((await Deno.readTextFile(log).catch(() => "")).trim()));
-    const left = (await Array.fromAsync(Deno.readDir(sim.firmwareDir()))).map((e) => e.name);
+    const left = (await Array.fromAsync(Deno.readDir(sim.firmwareDir()))).map((e) => e.name)
+      .filter((name) => name !== FIRMWARE_LEDGER);
     say(`\nFirmware copies left in ${sim.firmwareDir()}: ${left.length === 0 ? "none" : left.join(", ")}`);
   } finally {
     await sim.close();
