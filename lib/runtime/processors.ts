@@ -1,6 +1,5 @@
-import { join } from "../util/path.ts";
 import { listProcessors, readAttribute } from "../remoteproc/sysfs.ts";
-import { claimHolder } from "../store/claims.ts";
+import { liveClaimHolder } from "../store/claims.ts";
 import type { RuntimeContext } from "./context.ts";
 
 /** One remote processor as the `processors` command shows it. */
@@ -32,21 +31,11 @@ export interface ProcessorStatus {
 export async function processorStatuses(ctx: RuntimeContext): Promise<ProcessorStatus[]> {
   const processors = await listProcessors(ctx.hostRoot);
   return await Promise.all(processors.map(async (p) => {
-    const [state, firmware, claimed] = await Promise.all([
+    const [state, firmware, holder] = await Promise.all([
       readAttribute(p.dir, "state").catch(() => null),
       readAttribute(p.dir, "firmware").catch(() => null),
-      claimHolder(ctx.root, p.name),
+      liveClaimHolder(ctx.root, p.name),
     ]);
-    const holder = claimed !== undefined && (await _exists(join(ctx.root, claimed))) ? claimed : null;
-    return { index: p.index, name: p.name, state, firmware, path: p.dir, holder };
+    return { index: p.index, name: p.name, state, firmware, path: p.dir, holder: holder ?? null };
   }));
-}
-
-async function _exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -88,6 +88,20 @@ export async function releaseClaim(root: string, processor: string, id: string):
   }
 }
 
+/**
+ * The id of the container holding `processor`, or undefined when it is free or its claim is stale (the
+ * container's directory is gone).
+ *
+ * @example
+ * ```ts
+ * await liveClaimHolder(root, "dsp0"); // "fw1"
+ * ```
+ */
+export async function liveClaimHolder(root: string, processor: string): Promise<string | undefined> {
+  const holder = await claimHolder(root, processor);
+  return holder !== undefined && await exists(join(root, holder)) ? holder : undefined;
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
