@@ -502,3 +502,18 @@ Deno.test("descriptors an engine hands create (containerd's fd 3) are not kept b
   await ok(f, ["delete", "--force", "fw1"]);
   await assertNothingLeft(f);
 });
+
+Deno.test("a running container whose state directory is removed does not leave its processor running", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["start", "fw1"]);
+  const pid = (await state(f, "fw1")).pid as number;
+  await Deno.remove(join(f.root, "fw1"), { recursive: true });
+  await f.sim.waitForState("dsp0", "offline", 10_000);
+  await waitForExit(pid);
+  // The processor is free again once the stale claim is recognised as such.
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw2"]);
+  await ok(f, ["delete", "fw2"]);
+  await ok(f, ["cleanup"]);
+  await assertNothingLeft(f);
+});

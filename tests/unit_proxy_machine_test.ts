@@ -223,14 +223,25 @@ Deno.test("polled detached while running: the processor was let go, which counts
   assert.equal(exitCode(actions), EXIT.stoppedBySelf);
 });
 
-Deno.test("orphaned while waiting exits 0; orphaned later is ignored", () => {
+Deno.test("orphaned while waiting exits 0 without touching the processor", () => {
   const waiting = transition(INITIAL_STATE, { type: "orphaned" });
   assert.equal(waiting.state.phase, "done");
   assert.equal(exitCode(waiting.actions), EXIT.stoppedOnRequest);
   assert.deepEqual(kinds(waiting.actions), ["exit"], "no processor is touched");
+});
+
+Deno.test("orphaned while running stops the processor, then exits 0", () => {
   const running = transition(runningState(), { type: "orphaned" });
-  assert.equal(running.state.phase, "running");
-  assert.deepEqual(running.actions, []);
+  assert.equal(running.state.phase, "stopping");
+  assert.ok(kinds(running.actions).includes("stop"));
+  const done = transition(running.state, STOPPED);
+  assert.equal(exitCode(done.actions), EXIT.stoppedOnRequest);
+});
+
+Deno.test("orphaned while booting stops once the boot completes", () => {
+  const { state, all } = run([USR1, { type: "orphaned" }, BOOTED]);
+  assert.equal(state.phase, "stopping");
+  assert.ok(kinds(all).includes("stop"));
 });
 
 Deno.test("the start signal after the boot started does not boot twice", () => {

@@ -16,6 +16,8 @@ import {
 const SIGNALS = [START_SIGNAL, "SIGTERM", "SIGINT"] as const;
 /** How often a proxy waiting for `start` checks that its container still exists. */
 const ORPHAN_CHECK_MS = 1_000;
+/** While running, the container's directory is checked once every this many polls. */
+const ORPHAN_CHECK_EVERY_POLLS = 10;
 /** How fast the processor is polled while it boots or stops. */
 const CONTROL_POLL_MS = 2;
 
@@ -147,10 +149,13 @@ async function perform(
     case "watch": {
       if (!processor) return;
       let busy = false;
+      let polls = 0;
       timers.push(setInterval(async () => {
         if (busy) return;
         busy = true;
         try {
+          // Now and then (not every poll: idle CPU), check that the container still exists.
+          if (++polls % ORPHAN_CHECK_EVERY_POLLS === 0 && !dirExistsNow(dir)) push({ type: "orphaned" });
           // A synchronous read: a sysfs attribute is answered from kernel memory at once, and the async
           // form costs a hop through Deno's blocking thread pool, an extra thread wake-up at every poll.
           const state = readStateNow(processor.dir);
@@ -169,6 +174,15 @@ async function perform(
     case "arm-recovery":
       timers.push(setTimeout(() => push({ type: "recovery-expired" }), timings.recoveryGraceMs));
       return;
+  }
+}
+
+function dirExistsNow(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -117,9 +117,24 @@ export function transition(
     case "stop-failed":
       return state.phase === "stopping" ? exit(EXIT.stopFailed, `stop failed: ${event.message}`) : stay();
     case "orphaned":
-      return state.phase === "waiting"
-        ? exit(EXIT.stoppedOnRequest, "container removed before start: exiting")
-        : stay();
+      // The container's state directory is gone (removed by hand, or the state root wiped): nothing can
+      // delete this container any more, so the proxy stops its processor itself rather than let it outlive it.
+      if (state.phase === "waiting") {
+        return exit(EXIT.stoppedOnRequest, "container removed before start: exiting");
+      }
+      if (state.phase === "running" || state.phase === "recovering") {
+        return to("stopping", [log("the container's state was removed: stopping the processor"), {
+          type: "stop",
+        }]);
+      }
+      if (state.phase === "booting") {
+        return to(
+          "booting",
+          [log("the container's state was removed: will stop once the boot completes")],
+          true,
+        );
+      }
+      return stay();
   }
 }
 
