@@ -5,6 +5,7 @@ import { FIRMWARE_LEDGER, STORED_NAME_PATTERN } from "../lib/store/firmware_stor
 import { Simulator, type SimulatorOptions } from "../lib/simulator/simulator.ts";
 import { waitFor } from "../lib/util/wait.ts";
 import { runToFiles } from "../lib/dev/run_to_files.ts";
+import { readExitReport } from "../lib/store/container_store.ts";
 
 /** Path of the project's main.ts. */
 export const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
@@ -218,4 +219,13 @@ export function ledgerDir(f: Fixture): string {
 /** The files in a simulator's firmware directory, without the runtime's ledger directory. */
 export async function firmwareFiles(sim: Simulator): Promise<string[]> {
   return (await listDir(sim.firmwareDir())).filter((n) => n !== FIRMWARE_LEDGER);
+}
+
+/** The exit code the container's proxy reported, waiting (with a deadline) until it has exited. */
+export async function proxyExitCode(f: Fixture, id: string): Promise<number> {
+  const report = await waitFor(() => readExitReport(join(f.root, id)).catch(() => undefined), {
+    timeoutMs: 10_000,
+    what: "the proxy's exit report",
+  });
+  return report.code;
 }

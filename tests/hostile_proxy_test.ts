@@ -5,8 +5,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EXIT } from "../lib/proxy/machine.ts";
-import { waitFor } from "../lib/util/wait.ts";
-import { assertNothingLeft, type Fixture, makeFixture, pidRunning, waitForExit } from "./helpers.ts";
+import {
+  assertNothingLeft,
+  type Fixture,
+  makeFixture,
+  pidRunning,
+  proxyExitCode,
+  waitForExit,
+} from "./helpers.ts";
 
 async function ok(f: Fixture, args: string[], globals: string[] = []): Promise<string> {
   const r = await f.cli(args, { globals });
@@ -16,14 +22,6 @@ async function ok(f: Fixture, args: string[], globals: string[] = []): Promise<s
 
 async function status(f: Fixture, id: string): Promise<{ status: string; pid: number }> {
   return JSON.parse(await ok(f, ["state", id]));
-}
-
-async function exitCode(f: Fixture, id: string): Promise<number> {
-  const text = await waitFor(
-    () => Deno.readTextFile(join(f.root, id, "exit.json")).catch(() => undefined),
-    { timeoutMs: 10_000, what: "the proxy's exit report" },
-  );
-  return JSON.parse(text).code;
 }
 
 Deno.test("proxy killed from outside: stopped, the claim holds until delete, which frees the processor", async () => {
@@ -77,7 +75,7 @@ for (
     await act(f);
     // The poll interval is 50 ms; the deadline is generous on purpose (a loaded machine), not a timing claim.
     await waitForExit(pid, 5_000);
-    assert.equal(await exitCode(f, "fw1"), code);
+    assert.equal(await proxyExitCode(f, "fw1"), code);
     assert.equal((await status(f, "fw1")).status, "stopped");
     await ok(f, ["delete", "fw1"]);
     // A processor the kernel deleted stays deleted; any other ends offline.
@@ -99,7 +97,7 @@ Deno.test("recovery enabled but the processor never comes back: exit 4 after rec
   await f.sim.crash("dsp0");
   assert.equal(await f.sim.state("dsp0"), "crashed");
   await waitForExit(pid, 10_000);
-  assert.equal(await exitCode(f, "fw1"), EXIT.crashed);
+  assert.equal(await proxyExitCode(f, "fw1"), EXIT.crashed);
   assert.equal((await status(f, "fw1")).status, "stopped");
   assert.equal(await f.sim.state("dsp0"), "crashed", "the kernel had not recovered it");
   await ok(f, ["delete", "fw1"], globals);

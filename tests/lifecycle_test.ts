@@ -11,6 +11,7 @@ import {
   MAIN,
   makeFixture,
   pidRunning,
+  proxyExitCode,
   storedCopies,
   waitForExit,
 } from "./helpers.ts";
@@ -36,14 +37,6 @@ async function fails(f: Fixture, args: string[], pattern: RegExp): Promise<strin
   assert.match(r.stderr, pattern);
   assert.equal(r.stderr.trim().split("\n").length, 1, `one line expected: ${r.stderr}`);
   return r.stderr;
-}
-
-async function exitCode(f: Fixture, id: string): Promise<number> {
-  const text = await waitFor(
-    () => Deno.readTextFile(join(f.root, id, "exit.json")).catch(() => undefined),
-    { timeoutMs: 10_000, what: "the proxy's exit report" },
-  );
-  return JSON.parse(text).code;
 }
 
 Deno.test("full lifecycle: create, start, state, kill, delete with sysfs checked at each step", async () => {
@@ -83,7 +76,7 @@ Deno.test("full lifecycle: create, start, state, kill, delete with sysfs checked
   const stopped = await state(f, "fw1");
   assert.equal(stopped.status, "stopped");
   assert.equal(stopped.pid, 0);
-  assert.equal(await exitCode(f, "fw1"), EXIT.stoppedOnRequest);
+  assert.equal(await proxyExitCode(f, "fw1"), EXIT.stoppedOnRequest);
 
   await ok(f, ["delete", "fw1"]);
   await fails(f, ["state", "fw1"], /^container fw1 does not exist$/m);
@@ -192,7 +185,7 @@ for (const spelling of ["15", "TERM", "term", "sigterm", "SIGTERM", "2", "INT", 
     await ok(f, ["start", "fw1"]);
     await ok(f, ["kill", "fw1", spelling]);
     assert.equal(await f.sim.state("dsp0"), "offline");
-    assert.equal(await exitCode(f, "fw1"), EXIT.stoppedOnRequest);
+    assert.equal(await proxyExitCode(f, "fw1"), EXIT.stoppedOnRequest);
     assert.equal((await state(f, "fw1")).status, "stopped");
     await ok(f, ["delete", "fw1"]);
     await assertNothingLeft(f);
@@ -262,7 +255,7 @@ Deno.test("a crash with recovery disabled: the proxy exits with the crash code, 
   const pid = (await state(f, "fw1")).pid as number;
   await f.sim.crash("dsp0");
   await waitForExit(pid);
-  assert.equal(await exitCode(f, "fw1"), EXIT.crashed);
+  assert.equal(await proxyExitCode(f, "fw1"), EXIT.crashed);
   assert.equal((await state(f, "fw1")).status, "stopped");
   assert.equal(await f.sim.state("dsp0"), "crashed");
   await ok(f, ["delete", "fw1"]);
@@ -289,7 +282,7 @@ Deno.test("the processor stopping by itself ends the container with its own exit
   await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
   await ok(f, ["start", "fw1"]);
   await f.sim.haltBySelf("dsp0");
-  assert.equal(await exitCode(f, "fw1"), EXIT.stoppedBySelf);
+  assert.equal(await proxyExitCode(f, "fw1"), EXIT.stoppedBySelf);
   assert.equal((await state(f, "fw1")).status, "stopped");
   await ok(f, ["delete", "fw1"]);
   await assertNothingLeft(f);
@@ -300,7 +293,7 @@ Deno.test("start with the firmware missing from the search path fails clearly an
   await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
   for (const copy of await storedCopies(f)) await Deno.remove(join(f.sim.firmwareDir(), copy));
   await fails(f, ["start", "fw1"], /^cannot start container fw1: firmware hello\.elf-\S+ failed to boot/);
-  assert.equal(await exitCode(f, "fw1"), EXIT.bootFailed);
+  assert.equal(await proxyExitCode(f, "fw1"), EXIT.bootFailed);
   assert.equal((await state(f, "fw1")).status, "stopped");
   assert.equal(await f.sim.state("dsp0"), "offline");
   await ok(f, ["delete", "fw1"]);

@@ -14,6 +14,14 @@ export interface FlagSpec {
   arg?: string;
 }
 
+/** `-b, --bundle DIR`, shared by the commands that take a bundle. */
+export const BUNDLE_FLAG: FlagSpec = {
+  type: "string",
+  short: "b",
+  arg: "DIR",
+  help: "bundle directory (default: the current directory)",
+};
+
 /** Output channels of a command. */
 export interface CommandIo {
   out(text: string): void;

@@ -1,6 +1,6 @@
 import { RuntimeError } from "../errors.ts";
 import { createContainer, type CreateOptions } from "../runtime/create.ts";
-import type { Command, ParsedArgs } from "./command.ts";
+import { BUNDLE_FLAG, type Command, type ParsedArgs } from "./command.ts";
 
 /** `create [--bundle DIR] [--pid-file FILE] ID`. */
 export const createCommand: Command = {
@@ -12,12 +12,7 @@ export const createCommand: Command = {
   example: "remoteproc-runtime create --bundle /var/lib/bundles/blink --pid-file /run/blink.pid blink",
   arity: [1, 1],
   flags: {
-    bundle: {
-      type: "string",
-      short: "b",
-      arg: "DIR",
-      help: "bundle directory (default: the current directory)",
-    },
+    bundle: BUNDLE_FLAG,
     "pid-file": { type: "string", arg: "FILE", help: "write the proxy's pid to FILE" },
     "console-socket": { type: "string", arg: "PATH", help: "refused: a remote processor has no terminal" },
     "no-pivot": { type: "boolean", help: "no root file system is mounted", ignored: true },

@@ -1,6 +1,6 @@
 import { resolve } from "../util/path.ts";
 import { writeSpecTemplate } from "../runtime/spec.ts";
-import type { Command } from "./command.ts";
+import { BUNDLE_FLAG, type Command } from "./command.ts";
 
 /** `spec [--bundle DIR]`. */
 export const specCommand: Command = {
@@ -12,12 +12,7 @@ export const specCommand: Command = {
   example: "remoteproc-runtime spec --bundle ./blink",
   arity: [0, 0],
   flags: {
-    bundle: {
-      type: "string",
-      short: "b",
-      arg: "DIR",
-      help: "bundle directory (default: the current directory)",
-    },
+    bundle: BUNDLE_FLAG,
     rootless: { type: "boolean", help: "a template for a non-root user is the same", ignored: true },
   },
   needsContext: false,
