@@ -59,3 +59,20 @@ export function fsError(err: unknown, action: string, path: string, hint = ""): 
   const detail = err instanceof Error ? err.message.split("\n")[0] : String(err);
   return new RuntimeError("device", `cannot ${action} ${path}: ${detail}${tail}`, { cause: err });
 }
+
+/**
+ * Runs `read` and returns its value, or undefined when it throws: for reads whose failure only means "not
+ * known" (a state file being replaced, a processor that disappeared).
+ *
+ * @example
+ * ```ts
+ * const state = orUndefined(() => readAttribute(dir, "state"));
+ * ```
+ */
+export function orUndefined<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}

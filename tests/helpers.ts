@@ -6,6 +6,7 @@ import { Simulator, type SimulatorOptions } from "../lib/simulator/simulator.ts"
 import { waitFor } from "../lib/util/wait.ts";
 import { runToFiles } from "../lib/dev/run_to_files.ts";
 import { readExitReport } from "../lib/store/container_store.ts";
+import { orUndefined } from "../lib/errors.ts";
 
 /** Path of the project's main.ts. */
 export const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
@@ -223,7 +224,7 @@ export async function firmwareFiles(sim: Simulator): Promise<string[]> {
 
 /** The exit code the container's proxy reported, waiting (with a deadline) until it has exited. */
 export async function proxyExitCode(f: Fixture, id: string): Promise<number> {
-  const report = await waitFor(() => readExitReport(join(f.root, id)).catch(() => undefined), {
+  const report = await waitFor(() => orUndefined(() => readExitReport(join(f.root, id))), {
     timeoutMs: 10_000,
     what: "the proxy's exit report",
   });

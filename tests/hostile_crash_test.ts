@@ -93,24 +93,24 @@ const CASES: CrashCase[] = [
     statuses: ["created"],
   },
   {
-    step: "start:after-mark",
+    step: "start:before-request",
     before: [["create", "--bundle", "{bundle}", "fw1"]],
     command: ["start", "fw1"],
-    // The start died before signalling the proxy, so nothing booted: the container is still created.
+    // The start died before writing its request, so nothing booted: the container is still created.
     statuses: ["created"],
   },
   {
-    step: "start:after-signal",
+    step: "start:after-request",
     before: [["create", "--bundle", "{bundle}", "fw1"]],
     command: ["start", "fw1"],
-    // The proxy got the signal and boots on its own: created until it reports the boot, then running.
+    // The proxy saw the request and boots on its own: created until it reports the boot, then running.
     statuses: ["created", "running"],
   },
   {
-    step: "kill:after-signal",
+    step: "kill:after-request",
     before: [["create", "--bundle", "{bundle}", "fw1"], ["start", "fw1"]],
     command: ["kill", "fw1", "TERM"],
-    // The proxy got TERM and stops the processor on its own; it may not be done yet.
+    // The proxy saw the stop request and stops the processor on its own; it may not be done yet.
     statuses: ["running", "stopped"],
   },
   {
@@ -169,6 +169,26 @@ function context(f: Fixture): RuntimeContext {
   };
 }
 
+/**
+ * Waits (with a deadline) until the proxy the crashed create of `id` had started has ended by itself: nobody
+ * can delete a container whose directory was removed by hand, so its proxy must notice (its directory is
+ * gone, or its create died before it was up) and exit.
+ */
+async function proxyEndsOnItsOwn(f: Fixture, id: string): Promise<void> {
+  const ours = async () => {
+    const found: number[] = [];
+    for (const pid of await proxiesUnder(f)) {
+      const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
+      if (cmdline.includes(`proxy\0${join(f.root, id)}\0`)) found.push(pid);
+    }
+    return found;
+  };
+  await waitFor(async () => (await ours()).length === 0, {
+    timeoutMs: 10_000,
+    what: `the proxy of the crashed create of ${id} to end on its own`,
+  });
+}
+
 Deno.test("cleanupOrphans: a copy whose container directory was lost is removed; live copies stay", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0" }, { name: "m4" }] });
   await ok(f, ["create", "--bundle", await f.bundle(), "live"]);
@@ -182,6 +202,7 @@ Deno.test("cleanupOrphans: a copy whose container directory was lost is removed;
   assert.equal(liveCopy, 2);
   // The engine (or a person) removes the crashed container's directory by hand: its copy is orphaned.
   await Deno.remove(join(f.root, "lost"), { recursive: true });
+  await proxyEndsOnItsOwn(f, "lost");
   const report = await cleanupOrphans(context(f));
   assert.equal(report.removed.length, 1);
   assert.match(report.removed[0], /hello\.elf-\d{13}-[0-9a-f]{8}$/);
@@ -204,6 +225,7 @@ Deno.test("cleanupOrphans: copies interrupted before their record was written ar
   assert.deepEqual((await cleanupOrphans(context(f))).removed, []);
   assert.equal((await storedCopies(f)).length, 1);
   await Deno.remove(join(f.root, "fw1"), { recursive: true });
+  await proxyEndsOnItsOwn(f, "fw1");
   // A temp file of an interrupted copy goes too.
   const [copy] = await storedCopies(f);
   await Deno.writeTextFile(join(f.sim.firmwareDir(), `.${copy}.tmp`), "partial");
@@ -243,16 +265,16 @@ Deno.test("cleanupOrphans: files the ledger does not name, or names wrongly, are
   assert.equal(await Deno.readTextFile(join(f.dir, "precious.bin-1764400000000-0badf00d")), "precious too");
 });
 
-Deno.test("a start that died before signalling the proxy can simply be retried", async () => {
+Deno.test("a start that died before writing its request can simply be retried", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
   await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
-  await crashAt(f, "start:after-mark", ["start", "fw1"]);
+  await crashAt(f, "start:before-request", ["start", "fw1"]);
   assert.equal(await truthfulState(f, "fw1"), "created");
   assert.equal(await f.sim.state("dsp0"), "offline");
   await ok(f, ["start", "fw1"]);
   assert.equal(await f.sim.state("dsp0"), "running");
   assert.equal(await truthfulState(f, "fw1"), "running");
-  await assertCleanAfterForce(f, "fw1", "start:after-mark retried");
+  await assertCleanAfterForce(f, "fw1", "start:before-request retried");
 });
 
 Deno.test("the cleanup command removes a copy whose container directory was lost, and only that", async () => {

@@ -124,8 +124,8 @@ Deno.test("unsupportedCommand: takes any arguments raw and always fails with its
     assert.equal(command.needsContext, false);
     await assert.rejects(
       // A context is never read: the command fails before touching anything.
-      () => command.run(args, undefined as never, { out: () => assert.fail("no output") }),
-      (err) =>
+      async () => await command.run(args, undefined as never, { out: () => assert.fail("no output") }),
+      (err: unknown) =>
         err instanceof RuntimeError && err.code === "unsupported" &&
         err.message === `${name} is not supported: ${UNSUPPORTED_REASONS[name]}` &&
         !err.message.includes("\n"),

@@ -134,3 +134,10 @@ Deno.test("deriveStatus: a start that died before the proxy reported a boot leav
   assert.equal(deriveStatus(facts({ startAbandoned: false, processorState: "offline" })), "running");
   assert.equal(deriveStatus(facts({ startAbandoned: true, proxyAlive: false })), "stopped");
 });
+
+Deno.test("deriveStatus: a proxy that reported its exit is stopped while its process is still ending", () => {
+  assert.equal(deriveStatus(facts()), "running", "the same facts without the report");
+  assert.equal(deriveStatus(facts({ exitReported: true })), "stopped");
+  assert.equal(deriveStatus(facts({ exitReported: true, startRequested: false })), "stopped");
+  assert.equal(deriveStatus(facts({ exitReported: true, processorState: "offline" })), "stopped");
+});

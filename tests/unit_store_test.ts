@@ -21,20 +21,39 @@ async function tempRoot(): Promise<TempRoot> {
   };
 }
 
+function names0(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+}
+
 async function names(dir: string): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(dir)) out.push(e.name);
   return out.sort();
 }
 
-async function rejection(promise: Promise<unknown>): Promise<RuntimeError> {
+function failure(action: () => unknown): RuntimeError {
   try {
-    await promise;
+    action();
   } catch (err) {
     assert.ok(err instanceof RuntimeError, `expected a RuntimeError, got ${err}`);
     return err;
   }
-  assert.fail("expected the promise to reject");
+  assert.fail("expected the call to throw");
+}
+
+/**
+ * Runs `count` separate Deno processes at once, each evaluating `code` (module URLs of lib/ available as
+ * `LIB`), and returns their exit codes: real concurrency, since the store's operations are synchronous.
+ */
+async function racers(count: number, code: string, args: string[]): Promise<number[]> {
+  const lib = new URL("../lib/", import.meta.url).href;
+  const children = Array.from({ length: count }, (_, i) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["eval", `const LIB = ${JSON.stringify(lib)};\n${code}`, String(i), ...args],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn());
+  return await Promise.all(children.map(async (child) => (await child.output()).code));
 }
 
 // ---- stored firmware names ----
@@ -119,7 +138,7 @@ Deno.test("writeFileAtomic applies the requested mode", async () => {
 
 Deno.test("writeFileAtomic into a missing directory fails and creates nothing", async () => {
   await using t = await tempRoot();
-  await assert.rejects(writeFileAtomic(join(t.root, "nope", "f"), "x"), Deno.errors.NotFound);
+  assert.throws(() => writeFileAtomic(join(t.root, "nope", "f"), "x"), Deno.errors.NotFound);
   assert.deepEqual(await names(t.root), []);
 });
 
@@ -127,7 +146,13 @@ Deno.test("writeFileAtomic: concurrent writers each leave a whole file, never a 
   await using t = await tempRoot();
   const path = join(t.root, "f");
   const contents = Array.from({ length: 10 }, (_, i) => String(i).repeat(10000));
-  await Promise.all(contents.map((c) => writeFileAtomic(path, c)));
+  const codes = await racers(
+    contents.length,
+    `const { writeFileAtomic } = await import(LIB + "util/atomic.ts");
+     writeFileAtomic(Deno.args[1], Deno.args[0].repeat(10000));`,
+    [path],
+  );
+  assert.deepEqual(codes, contents.map(() => 0));
   assert.ok(contents.includes(await Deno.readTextFile(path)));
   assert.deepEqual(await names(t.root), ["f"]);
 });
@@ -146,7 +171,7 @@ Deno.test("containerDir throws invalid-id for a bad id before any path is touche
       () => containerDir(root, id),
       (e: unknown) => e instanceof RuntimeError && e.code === "invalid-id",
     );
-    const err = await rejection(createContainerDir(root, id));
+    const err = failure(() => createContainerDir(root, id));
     assert.equal(err.code, "invalid-id", id);
   }
   assert.deepEqual(await names(t.root), [], "nothing was created, not even the root");
@@ -160,7 +185,7 @@ Deno.test("createContainerDir creates a private directory; a second create of th
   assert.ok(st.isDirectory);
   assert.equal(st.mode! & 0o077, 0, "no access for group or others");
   await Deno.writeTextFile(join(dir, "state.json"), "{}");
-  const err = await rejection(createContainerDir(t.root, "fw1"));
+  const err = failure(() => createContainerDir(t.root, "fw1"));
   assert.equal(err.code, "exists");
   assert.match(err.message, /container with given ID already exists/);
   assert.ok(err.message.includes("fw1"), err.message);
@@ -169,19 +194,22 @@ Deno.test("createContainerDir creates a private directory; a second create of th
 
 Deno.test("createContainerDir: of several concurrent creates of one id exactly one wins", async () => {
   await using t = await tempRoot();
-  const results = await Promise.allSettled(
-    Array.from({ length: 8 }, () => createContainerDir(t.root, "race")),
+  // Exit code 0: created; 3: "exists"; anything else: an unexpected failure.
+  const codes = await racers(
+    8,
+    `const { createContainerDir } = await import(LIB + "store/container_store.ts");
+     try { createContainerDir(Deno.args[1], "race"); } catch (e) { Deno.exit(e.code === "exists" ? 3 : 1); }`,
+    [t.root],
   );
-  assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
-  for (const r of results) {
-    if (r.status === "rejected") assert.equal((r.reason as RuntimeError).code, "exists");
-  }
+  assert.equal(codes.filter((c) => c === 0).length, 1, `exit codes ${codes}`);
+  assert.equal(codes.filter((c) => c === 3).length, 7, `exit codes ${codes}`);
+  assert.deepEqual(await names(t.root), ["race"], "no temp directory left behind");
 });
 
 Deno.test("createContainerDir under a missing root fails naming the directory", async () => {
   await using t = await tempRoot();
   const root = join(t.root, "missing");
-  const err = await rejection(createContainerDir(root, "fw1"));
+  const err = failure(() => createContainerDir(root, "fw1"));
   assert.equal(err.code, "not-found");
   assert.ok(err.message.includes(join(root, "fw1")), err.message);
 });
@@ -202,7 +230,7 @@ Deno.test("claimProcessor refuses a second container, naming the holder", async 
   await createContainerDir(t.root, "a");
   await createContainerDir(t.root, "b");
   await claimProcessor(t.root, "dsp0", "a");
-  const err = await rejection(claimProcessor(t.root, "dsp0", "b"));
+  const err = failure(() => claimProcessor(t.root, "dsp0", "b"));
   assert.equal(err.code, "exists");
   assert.match(err.message, /remote processor dsp0 is already in use by container a/);
   assert.match(err.message, /delete --force a/);
@@ -256,17 +284,20 @@ Deno.test("claimProcessor: of several racing containers exactly one wins", async
   await using t = await tempRoot();
   const ids = ["c0", "c1", "c2", "c3", "c4", "c5"];
   for (const id of ids) await createContainerDir(t.root, id);
-  const results = await Promise.allSettled(ids.map((id) => claimProcessor(t.root, "dsp0", id)));
-  const winners = ids.filter((_, i) => results[i].status === "fulfilled");
-  assert.equal(winners.length, 1, `winners: ${winners}`);
+  // Exit code 0: claimed; 3: "exists" naming the winner; anything else: an unexpected failure.
+  const codes = await racers(
+    ids.length,
+    `const { claimProcessor, claimHolder } = await import(LIB + "store/claims.ts");
+     try { claimProcessor(Deno.args[1], "dsp0", "c" + Deno.args[0]); } catch (e) {
+       Deno.exit(e.code === "exists" && e.message.includes("container " + claimHolder(Deno.args[1], "dsp0")) ? 3 : 1);
+     }`,
+    [t.root],
+  );
+  const winners = ids.filter((_, i) => codes[i] === 0);
+  assert.equal(winners.length, 1, `exit codes ${codes}`);
+  assert.equal(codes.filter((c) => c === 3).length, ids.length - 1, `exit codes ${codes}`);
   assert.equal(await claimHolder(t.root, "dsp0"), winners[0]);
-  for (const r of results) {
-    if (r.status === "rejected") {
-      assert.equal((r.reason as RuntimeError).code, "exists");
-      assert.ok((r.reason as RuntimeError).message.includes(`container ${winners[0]}`));
-    }
-  }
-  assert.deepEqual(await names(join(t.root, ".claims")), ["dsp0"]);
+  assert.deepEqual(await names(join(t.root, ".claims")), ["dsp0"], "no temp file is left behind");
 });
 
 Deno.test("releaseClaim frees the processor for its holder only", async () => {
@@ -276,7 +307,7 @@ Deno.test("releaseClaim frees the processor for its holder only", async () => {
   await claimProcessor(t.root, "dsp0", "a");
   await releaseClaim(t.root, "dsp0", "b"); // not the holder: nothing happens
   assert.equal(await claimHolder(t.root, "dsp0"), "a");
-  await assert.rejects(claimProcessor(t.root, "dsp0", "b"), RuntimeError);
+  assert.throws(() => claimProcessor(t.root, "dsp0", "b"), RuntimeError);
   await releaseClaim(t.root, "dsp0", "a");
   assert.equal(await claimHolder(t.root, "dsp0"), undefined);
   await claimProcessor(t.root, "dsp0", "b");
@@ -350,12 +381,16 @@ Deno.test("lockContainer on a directory that is gone fails with NotFound", async
 Deno.test("createContainerDir: the directory appears only once it is filled, and a failed fill leaves nothing", async () => {
   await using t = await tempRoot();
   const seen: boolean[] = [];
-  await createContainerDir(t.root, "fw1", async (tmp) => {
-    seen.push(await Deno.lstat(join(t.root, "fw1")).then(() => true, () => false));
-    await Deno.writeTextFile(join(tmp, "state.json"), "{}");
+  createContainerDir(t.root, "fw1", (tmp) => {
+    seen.push(names0(t.root).includes("fw1"));
+    Deno.writeTextFileSync(join(tmp, "state.json"), "{}");
   });
   assert.deepEqual(seen, [false], "not visible while being filled");
   assert.equal(await Deno.readTextFile(join(t.root, "fw1", "state.json")), "{}");
-  await assert.rejects(createContainerDir(t.root, "fw2", () => Promise.reject(new Error("disk full"))));
+  assert.throws(() =>
+    createContainerDir(t.root, "fw2", () => {
+      throw new Error("disk full");
+    })
+  );
   assert.deepEqual(await names(t.root), ["fw1"], "no temp directory and no fw2 left");
 });

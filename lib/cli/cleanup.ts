@@ -11,8 +11,8 @@ export const cleanupCommand: Command = {
   example: "remoteproc-runtime cleanup",
   arity: [0, 0],
   flags: {},
-  async run(_args, ctx, io) {
-    const report = await cleanupOrphans(ctx);
+  run(_args, ctx, io) {
+    const report = cleanupOrphans(ctx);
     for (const path of report.removed) io.out(`removed ${path}`);
   },
 };

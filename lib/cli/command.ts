@@ -47,7 +47,7 @@ export interface Command {
   needsContext?: boolean;
   /** True for commands that take any arguments unparsed (the refused runc commands: exec, pause...). */
   rawArgs?: boolean;
-  run(args: ParsedArgs, ctx: RuntimeContext, io: CommandIo): Promise<void>;
+  run(args: ParsedArgs, ctx: RuntimeContext, io: CommandIo): Promise<void> | void;
 }
 
 /**

@@ -9,7 +9,7 @@ import { formatTable } from "./table.ts";
  *
  * @example
  * ```ts
- * console.log(listTable(await listContainers(ctx)));
+ * console.log(listTable(listContainers(ctx)));
  * ```
  */
 export function listTable(states: OciState[]): string {
@@ -32,9 +32,9 @@ export const listCommand: Command = {
     format: FORMAT_FLAG,
     quiet: { type: "boolean", short: "q", help: "print only the container ids" },
   },
-  async run(args, ctx, io) {
+  run(args, ctx, io) {
     const format = outputFormat(args.flags.format, "list");
-    const states = await listContainers(ctx);
+    const states = listContainers(ctx);
     if (args.flags.quiet === true) {
       if (states.length > 0) io.out(states.map((s) => s.id).join("\n"));
     } else if (format === "json") io.out(JSON.stringify(states, null, 2));

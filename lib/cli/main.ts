@@ -5,6 +5,7 @@ import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import { type Command, commandHelp, parseCommandArgs } from "./command.ts";
 import { ProxyExit } from "./proxy_exit.ts";
+import { isoTimestamp } from "../util/time.ts";
 
 /** Where a CLI run writes. */
 export interface CliIo {
@@ -18,59 +19,94 @@ const STD_IO: CliIo = {
   stderr: (text) => Deno.stderr.writeSync(encoder.encode(text + "\n")),
 };
 
+/** The modules (lib/cli/NAME.ts) loaded by {@link load}; `deno compile` is told to embed each of them. */
+export const COMMAND_MODULES = [
+  "create",
+  "start",
+  "state",
+  "kill",
+  "delete",
+  "run",
+  "cleanup",
+  "list",
+  "ps",
+  "processors",
+  "spec",
+  "features",
+  "unsupported",
+  "proxy",
+] as const;
+type CommandModule = typeof COMMAND_MODULES[number];
+
+/**
+ * Loads the command module `name` (lib/cli/NAME.ts). The specifier is computed on purpose: Deno reads and
+ * checks every module named by a literal `import("...")` when the program starts, so literal specifiers
+ * would make each command pay for all of them. `deno compile` embeds these modules through `--include`.
+ */
+function load<T>(name: CommandModule): Promise<T> {
+  return import(new URL(`./${name}.ts`, import.meta.url).href);
+}
+
 /** Each command's module is loaded only when that command runs, so every command starts fast. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   create: {
     summary: "create a container from a bundle",
-    load: async () => (await import("./create.ts")).createCommand,
+    load: async () => (await load<typeof import("./create.ts")>("create")).createCommand,
   },
   start: {
     summary: "boot a created container's firmware",
-    load: async () => (await import("./start.ts")).startCommand,
+    load: async () => (await load<typeof import("./start.ts")>("start")).startCommand,
   },
   state: {
     summary: "print a container's OCI state",
-    load: async () => (await import("./state.ts")).stateCommand,
+    load: async () => (await load<typeof import("./state.ts")>("state")).stateCommand,
   },
   kill: {
     summary: "stop a container (TERM, INT or KILL)",
-    load: async () => (await import("./kill.ts")).killCommand,
+    load: async () => (await load<typeof import("./kill.ts")>("kill")).killCommand,
   },
-  delete: { summary: "delete a container", load: async () => (await import("./delete.ts")).deleteCommand },
-  run: { summary: "create and start a container", load: async () => (await import("./run.ts")).runCommand },
+  delete: {
+    summary: "delete a container",
+    load: async () => (await load<typeof import("./delete.ts")>("delete")).deleteCommand,
+  },
+  run: {
+    summary: "create and start a container",
+    load: async () => (await load<typeof import("./run.ts")>("run")).runCommand,
+  },
   cleanup: {
     summary: "remove firmware copies orphaned by crashes",
-    load: async () => (await import("./cleanup.ts")).cleanupCommand,
+    load: async () => (await load<typeof import("./cleanup.ts")>("cleanup")).cleanupCommand,
   },
   list: {
     summary: "list containers (table, JSON or ids)",
-    load: async () => (await import("./list.ts")).listCommand,
+    load: async () => (await load<typeof import("./list.ts")>("list")).listCommand,
   },
   ps: {
     summary: "print a container's pids (its proxy)",
-    load: async () => (await import("./ps.ts")).psCommand,
+    load: async () => (await load<typeof import("./ps.ts")>("ps")).psCommand,
   },
   processors: {
     summary: "list the remote processors and who holds them",
-    load: async () => (await import("./processors.ts")).processorsCommand,
+    load: async () => (await load<typeof import("./processors.ts")>("processors")).processorsCommand,
   },
   spec: {
     summary: "write a template config.json for a firmware bundle",
-    load: async () => (await import("./spec.ts")).specCommand,
+    load: async () => (await load<typeof import("./spec.ts")>("spec")).specCommand,
   },
   features: {
     summary: "print the OCI features document",
-    load: async () => (await import("./features.ts")).featuresCommand,
+    load: async () => (await load<typeof import("./features.ts")>("features")).featuresCommand,
   },
   ...Object.fromEntries(
     (["exec", "pause", "resume", "update", "checkpoint", "restore", "events"] as const).map((name) => [name, {
       summary: "not supported for a remote processor (fails with the reason)",
-      load: async () => (await import("./unsupported.ts")).unsupportedCommand(name),
+      load: async () =>
+        (await load<typeof import("./unsupported.ts")>("unsupported")).unsupportedCommand(name),
     }]),
   ),
 };
 const HIDDEN: Record<string, () => Promise<Command>> = {
-  proxy: async () => (await import("./proxy.ts")).proxyCommand,
+  proxy: async () => (await load<typeof import("./proxy.ts")>("proxy")).proxyCommand,
 };
 
 interface GlobalFlags {
@@ -213,7 +249,7 @@ function nonEmpty(flag: string, value: string): string {
 }
 
 function appendLog(path: string, format: "text" | "json", message: string): void {
-  const time = new Date().toISOString();
+  const time = isoTimestamp();
   const line = format === "json"
     ? JSON.stringify({ level: "error", msg: message, time })
     : `time="${time}" level=error msg=${JSON.stringify(message)}`;

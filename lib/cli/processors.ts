@@ -8,7 +8,7 @@ import { formatTable } from "./table.ts";
  *
  * @example
  * ```ts
- * console.log(processorsTable(await processorStatuses(ctx)));
+ * console.log(processorsTable(processorStatuses(ctx)));
  * ```
  */
 export function processorsTable(processors: ProcessorStatus[]): string {
@@ -35,9 +35,9 @@ export const processorsCommand: Command = {
   example: "remoteproc-runtime processors",
   arity: [0, 0],
   flags: { format: FORMAT_FLAG },
-  async run(args, ctx, io) {
+  run(args, ctx, io) {
     const format = outputFormat(args.flags.format, "processors");
-    const processors = await processorStatuses(ctx);
+    const processors = processorStatuses(ctx);
     io.out(format === "json" ? JSON.stringify(processors, null, 2) : processorsTable(processors));
   },
 };

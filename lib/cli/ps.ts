@@ -12,9 +12,9 @@ export const psCommand: Command = {
   example: "remoteproc-runtime ps --format json blink",
   arity: [1, 1],
   flags: { format: FORMAT_FLAG },
-  async run(args, ctx, io) {
+  run(args, ctx, io) {
     const format = outputFormat(args.flags.format, "ps");
-    const pids = await containerPids(ctx, args.positionals[0]);
+    const pids = containerPids(ctx, args.positionals[0]);
     io.out(format === "json" ? JSON.stringify(pids) : ["PID", ...pids.map(String)].join("\n"));
   },
 };

@@ -9,7 +9,7 @@ export const stateCommand: Command = {
   example: "remoteproc-runtime state blink",
   arity: [1, 1],
   flags: {},
-  async run(args, ctx, io) {
-    io.out(JSON.stringify(await containerState(ctx, args.positionals[0]), null, 2));
+  run(args, ctx, io) {
+    io.out(JSON.stringify(containerState(ctx, args.positionals[0]), null, 2));
   },
 };

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { COMMAND_MODULES } from "../cli/main.ts";
 import { PROXY_PERMISSIONS, PROXY_V8_FLAGS } from "../process/self_exec.ts";
 
 /** One compiled file: the Rust target triple deno compiles for, and the file it writes (relative to the project). */
@@ -59,6 +60,9 @@ export function compileArgs(target: CompileTarget): string[] {
     target.output,
     `--v8-flags=${PROXY_V8_FLAGS}`,
     ...PROXY_PERMISSIONS,
+    // Each command's module is imported through a computed specifier (see lib/cli/main.ts), which the
+    // compiler cannot follow by itself.
+    ...COMMAND_MODULES.flatMap((name) => ["--include", `lib/cli/${name}.ts`]),
     "main.ts",
   ];
 }

@@ -37,7 +37,7 @@ export const PROXY_V8_FLAGS = "--max-semi-space-size=1";
  * @example
  * ```ts
  * const self = selfCommand({ standalone: Deno.build.standalone, execPath: Deno.execPath(), mainModule: Deno.mainModule });
- * new Deno.Command(self.command, { args: [...self.args, "proxy", dir] });
+ * new Deno.Command(self.command, { args: [...self.args, "proxy", dir, creator] });
  * ```
  */
 export function selfCommand(info: SelfExecInfo): SelfCommand {

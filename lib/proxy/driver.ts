@@ -1,8 +1,16 @@
-import { fsError, RuntimeError } from "../errors.ts";
-import { processStartTime } from "../process/proc.ts";
+import { orUndefined, RuntimeError } from "../errors.ts";
+import { isAlive, type ProcessIdentity, processStartTime } from "../process/proc.ts";
 import { bootProcessor, stopProcessor } from "../remoteproc/control.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
-import { readRecord, writeBootReport, writeExitReport, writeProxyReady } from "../store/container_store.ts";
+import {
+  readRecord,
+  readStartRequest,
+  readStopRequest,
+  writeBootReport,
+  writeExitReport,
+  writeProxyReady,
+} from "../store/container_store.ts";
+import { pause, sleepSync } from "../util/wait.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import {
   EXIT,
@@ -12,31 +20,41 @@ import {
   START_SIGNAL,
   transition,
 } from "./machine.ts";
+import { isoTimestamp } from "../util/time.ts";
 
 const SIGNALS = [START_SIGNAL, "SIGTERM", "SIGINT"] as const;
-/** How often a proxy waiting for `start` checks that its container still exists. */
-const ORPHAN_CHECK_MS = 1_000;
-/** While running, the container's directory is checked once every this many polls. */
+/** While running, the container's directory is checked once every this many polls (the watcher's back-up). */
 const ORPHAN_CHECK_EVERY_POLLS = 10;
+/** The state the machine is told of when the processor's state attribute cannot be read. */
+const UNREADABLE = "unreadable";
 /** How fast the processor is polled while it boots or stops. */
-const CONTROL_POLL_MS = 2;
+const CONTROL_POLL_MS = 1;
 
 /**
  * Runs the proxy of the container whose state directory is `dir` until the container ends, and returns the
  * exit code (see {@link EXIT}). It registers its signal listeners before it reports ready, so a `start` right
- * after `create` can never kill it.
+ * after `create` can never kill it. Then it watches its directory for the requests of `start` and `kill`
+ * (and for the directory going away), and polls the processor while it runs.
+ *
+ * No timers: waits are {@link pause}, so an idle proxy never loads Deno's timer machinery. A proxy whose
+ * create gave up before writing the record (see {@link ownRecord}) returns 0 at once, having done nothing.
  *
  * @example
  * ```ts
- * Deno.exit(await runProxy("/run/remoteproc-runtime/fw1", console.log));
+ * Deno.exit(await runProxy("/run/remoteproc-runtime/fw1", { pid: 4242, startTime: "81234" }, console.log));
  * ```
- * @throws {RuntimeError} when the container record cannot be read.
+ * @throws {RuntimeError} when this process's start time cannot be read.
  */
-export async function runProxy(dir: string, print: (line: string) => void): Promise<number> {
-  const record = await readRecord(dir);
-  if (!record) throw new RuntimeError("not-found", `no container record in ${dir}`);
+export async function runProxy(
+  dir: string,
+  creator: ProcessIdentity,
+  print: (line: string) => void,
+): Promise<number> {
+  const record = ownRecord(dir, creator);
+  // The create that started this proxy failed or died before writing the record: nothing to do.
+  if (!record) return EXIT.stoppedOnRequest;
   const label = record.processor ? `${record.id} on ${record.processor.name}` : `${record.id} (pod sandbox)`;
-  const log = (message: string) => print(`${new Date().toISOString()} ${label}: ${message}`);
+  const log = (message: string) => print(`${isoTimestamp()} ${label}: ${message}`);
 
   const queue: ProxyEvent[] = [];
   let wake: (() => void) | undefined;
@@ -49,21 +67,14 @@ export async function runProxy(dir: string, print: (line: string) => void): Prom
     Deno.addSignalListener(signal, handler);
     return { signal, handler };
   });
-  const timers: Timer[] = [];
+  let closed = false;
+  const tools: DriverTools = { push, log, closed: () => closed };
+  let watcher: Deno.FsWatcher | undefined;
   try {
-    const startTime = await processStartTime(Deno.pid);
+    const startTime = processStartTime(Deno.pid);
     if (startTime === undefined) throw new RuntimeError("internal", "cannot read this process's start time");
-    await writeProxyReady(dir, { pid: Deno.pid, startTime });
-    // Only a proxy still waiting for start reacts to its directory going away (see the machine), so the
-    // check stops once it has left that phase: an idle running proxy then wakes only for its polls.
-    let orphanCheck: Timer | undefined = setInterval(async () => {
-      try {
-        await Deno.lstat(dir);
-      } catch {
-        push({ type: "orphaned" });
-      }
-    }, ORPHAN_CHECK_MS);
-    timers.push(orphanCheck);
+    writeProxyReady(dir, { pid: Deno.pid, startTime });
+    watcher = watchRequests(dir, record.timings.pollIntervalMs, tools);
 
     let state = INITIAL_STATE;
     while (true) {
@@ -75,40 +86,116 @@ export async function runProxy(dir: string, print: (line: string) => void): Prom
       }
       const next = transition(state, event);
       state = next.state;
-      if (orphanCheck !== undefined && state.phase !== "waiting") {
-        clearInterval(orphanCheck);
-        orphanCheck = undefined;
-      }
       for (const action of next.actions) {
-        const code = await perform(action, record, dir, { push, log, timers });
+        const code = perform(action, record, dir, tools);
         if (code !== undefined) {
           // What engines learn from the exit status, kept for `ps`, tests and people reading the state dir.
-          await writeExitReport(dir, code).catch(() => {});
+          orUndefined(() => writeExitReport(dir, code));
           return code;
         }
       }
     }
   } finally {
+    closed = true;
+    orUndefined(() => watcher?.close());
     for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
-    for (const timer of timers) clearInterval(timer);
   }
 }
+
+/** How long a proxy waits for the record of the create that started it (which normally takes milliseconds). */
+const RECORD_WAIT_MS = 60_000;
+
+/**
+ * Waits for the record of the container this proxy was started for, and returns it. `create` starts its
+ * proxy first thing, so that the proxy's start-up overlaps the checks and the firmware copy; the record
+ * appears later, all at once (its directory is renamed into place already filled). Only the record written
+ * by `creator` (the create that started this proxy: same pid and start time) is the one: the directory of
+ * another container with the same id is never adopted. Returns undefined once the creator is gone (create
+ * failed or was killed, maybe before this process was even up) or after {@link RECORD_WAIT_MS}.
+ */
+function ownRecord(dir: string, creator: ProcessIdentity): ContainerRecord | undefined {
+  const deadline = performance.now() + RECORD_WAIT_MS;
+  while (performance.now() < deadline) {
+    const record = orUndefined(() => readRecord(dir));
+    if (record && record.creator.pid === creator.pid && record.creator.startTime === creator.startTime) {
+      return record;
+    }
+    if (!isAlive(creator)) return undefined;
+    sleepSync(RECORD_POLL_MS);
+  }
+  return undefined;
+}
+
+/** How often a new proxy looks for its record. */
+const RECORD_POLL_MS = 1;
 
 interface DriverTools {
   push: (event: ProxyEvent) => void;
   log: (message: string) => void;
-  timers: Timer[];
+  /** True once the proxy is ending: background loops stop. */
+  closed: () => boolean;
 }
 
-type Timer = ReturnType<typeof setInterval>;
+/**
+ * Turns what appears in the container directory into events: the start request, a stop request (as the
+ * signal it stands for), and the directory's removal ("orphaned"), each once. It looks whenever the directory
+ * changes (inotify), and every `pollMs` instead when the directory cannot be watched (inotify limits).
+ * Returns the watcher, to be closed when the proxy ends.
+ */
+function watchRequests(dir: string, pollMs: number, tools: DriverTools): Deno.FsWatcher | undefined {
+  const { push } = tools;
+  const seen = { start: false, stop: false, orphaned: false };
+  const look = () => {
+    if (seen.orphaned) return;
+    if (!pathExists(dir)) {
+      seen.orphaned = true;
+      push({ type: "orphaned" });
+      return;
+    }
+    if (!seen.start && orUndefined(() => readStartRequest(dir))) {
+      seen.start = true;
+      push({ type: "signal", signal: START_SIGNAL });
+    }
+    const stop = seen.stop ? undefined : orUndefined(() => readStopRequest(dir));
+    if (stop) {
+      seen.stop = true;
+      push({ type: "signal", signal: stop.signal === "SIGINT" ? "SIGINT" : "SIGTERM" });
+    }
+  };
+  const poll = async () => {
+    while (!tools.closed() && !seen.orphaned) {
+      look();
+      await pause(pollMs);
+    }
+  };
+  let watcher: Deno.FsWatcher;
+  try {
+    watcher = Deno.watchFs(dir, { recursive: false });
+  } catch (err) {
+    tools.log(`cannot watch ${dir} (${errorMessage(err)}): polling it every ${pollMs} ms instead`);
+    poll();
+    return undefined;
+  }
+  (async () => {
+    try {
+      for await (const _ of watcher) look();
+    } catch {
+      // the watch broke (its directory was removed, or it was closed): look again below
+    }
+    if (!tools.closed()) poll();
+  })();
+  // A request written before the watch began raised no event.
+  look();
+  return watcher;
+}
 
-async function perform(
+function perform(
   action: ProxyAction,
   record: ContainerRecord,
   dir: string,
   tools: DriverTools,
-): Promise<number | undefined> {
-  const { push, log, timers } = tools;
+): number | undefined {
+  const { push, log } = tools;
   const processor = record.processor;
   const timings = record.timings;
   switch (action.type) {
@@ -118,82 +205,83 @@ async function perform(
     case "exit":
       return action.code;
     case "report":
-      // Awaited: an exit that follows must not beat the report that `start` is waiting for.
-      await writeBootReport(dir, { ok: action.ok, message: action.message }).catch((err) =>
-        log(`cannot report the boot result: ${errorMessage(err)}`)
-      );
+      // Written before any later action: an exit that follows must not beat the report `start` waits for.
+      try {
+        writeBootReport(dir, { ok: action.ok, message: action.message });
+      } catch (err) {
+        log(`cannot report the boot result: ${errorMessage(err)}`);
+      }
       return;
     case "boot":
       if (!processor || !record.firmware) {
         push({ type: "booted" });
         return;
       }
-      bootProcessor(processor.dir, record.firmware.name, {
-        timeoutMs: timings.startTimeoutMs,
-        pollMs: CONTROL_POLL_MS,
-      }).then(
-        () => push({ type: "booted" }),
-        (err) => push({ type: "boot-failed", message: errorMessage(err) }),
-      );
+      try {
+        bootProcessor(processor.dir, record.firmware.name, {
+          timeoutMs: timings.startTimeoutMs,
+          pollMs: CONTROL_POLL_MS,
+        });
+        push({ type: "booted" });
+      } catch (err) {
+        push({ type: "boot-failed", message: errorMessage(err) });
+      }
       return;
     case "stop":
       if (!processor) {
         push({ type: "stopped" });
         return;
       }
-      stopProcessor(processor.dir, { timeoutMs: timings.stopTimeoutMs, pollMs: CONTROL_POLL_MS }).then(
-        () => push({ type: "stopped" }),
-        (err) => push({ type: "stop-failed", message: errorMessage(err) }),
-      );
+      try {
+        stopProcessor(processor.dir, { timeoutMs: timings.stopTimeoutMs, pollMs: CONTROL_POLL_MS });
+        push({ type: "stopped" });
+      } catch (err) {
+        push({ type: "stop-failed", message: errorMessage(err) });
+      }
       return;
     case "watch": {
       if (!processor) return;
-      let busy = false;
-      let polls = 0;
-      timers.push(setInterval(async () => {
-        if (busy) return;
-        busy = true;
-        try {
+      (async () => {
+        // Edge-triggered: the machine hears of the state only when it changes (it was "running" when the
+        // boot was confirmed), so an idle poll reads one attribute and goes back to sleep.
+        let last = "running";
+        let orphaned = false;
+        for (let polls = 1; !tools.closed(); polls++) {
+          await pause(timings.pollIntervalMs);
+          if (tools.closed()) return;
           // Now and then (not every poll: idle CPU), check that the container still exists.
-          if (++polls % ORPHAN_CHECK_EVERY_POLLS === 0 && !dirExistsNow(dir)) push({ type: "orphaned" });
-          // A synchronous read: a sysfs attribute is answered from kernel memory at once, and the async
-          // form costs a hop through Deno's blocking thread pool, an extra thread wake-up at every poll.
-          const state = readStateNow(processor.dir);
+          if (!orphaned && polls % ORPHAN_CHECK_EVERY_POLLS === 0 && !pathExists(dir)) {
+            orphaned = true;
+            push({ type: "orphaned" });
+          }
+          let state: string;
+          try {
+            state = readAttribute(processor.dir, "state");
+          } catch (err) {
+            if (last !== UNREADABLE) log(`cannot read the processor state: ${errorMessage(err)}`);
+            state = UNREADABLE;
+          }
+          if (state === last) continue;
+          last = state;
           const recovery = state === "crashed" &&
-            (await readAttribute(processor.dir, "recovery").catch(() => "disabled")) === "enabled";
+            orUndefined(() => readAttribute(processor.dir, "recovery")) === "enabled";
           push({ type: "polled", state, recovery });
-        } catch (err) {
-          log(`cannot read the processor state: ${errorMessage(err)}`);
-          push({ type: "polled", state: "unreadable", recovery: false });
-        } finally {
-          busy = false;
         }
-      }, timings.pollIntervalMs));
+      })();
       return;
     }
     case "arm-recovery":
-      timers.push(setTimeout(() => push({ type: "recovery-expired" }), timings.recoveryGraceMs));
+      pause(timings.recoveryGraceMs).then(() => tools.closed() || push({ type: "recovery-expired" }));
       return;
   }
 }
 
-function dirExistsNow(path: string): boolean {
+function pathExists(path: string): boolean {
   try {
     Deno.lstatSync(path);
     return true;
   } catch {
     return false;
-  }
-}
-
-/** The processor's state attribute, read synchronously (what readAttribute returns, without the "\n"). */
-function readStateNow(processorDir: string): string {
-  const path = `${processorDir}/state`;
-  try {
-    const text = Deno.readTextFileSync(path);
-    return text.endsWith("\n") ? text.slice(0, -1) : text;
-  } catch (err) {
-    throw fsError(err, "read", path);
   }
 }
 

@@ -1,5 +1,5 @@
 import { RuntimeError } from "../errors.ts";
-import { waitFor, WaitTimeout } from "../util/wait.ts";
+import { waitForSync, WaitTimeout } from "../util/wait.ts";
 import { processorCondition } from "./kernel_state.ts";
 import { readAttribute, writeAttribute } from "./sysfs.ts";
 
@@ -12,36 +12,34 @@ export interface ControlTimings {
 /**
  * Boots `firmwareName` on the processor at `dir` and returns once it reads `running`. The kernel's answer to
  * each write is authoritative; the state is then confirmed by reading it back (a fake tree shows the word
- * just written until its simulator reacts).
+ * just written until its simulator reacts). Blocking, like every sysfs access here: a real kernel boots the
+ * processor inside the write of "start", and the caller has nothing else to do meanwhile (the proxy's
+ * signals wait in their queue and are handled once the boot has an outcome).
  *
  * @example
  * ```ts
- * await bootProcessor(dir, "hello.elf-1764400000000-ab12cd34", { timeoutMs: 10000, pollMs: 5 });
+ * bootProcessor(dir, "hello.elf-1764400000000-ab12cd34", { timeoutMs: 10000, pollMs: 5 });
  * ```
  * @throws {RuntimeError} with the kernel's error or the state the processor reached instead.
  */
-export async function bootProcessor(
-  dir: string,
-  firmwareName: string,
-  timings: ControlTimings,
-): Promise<void> {
-  const before = await readAttribute(dir, "state");
+export function bootProcessor(dir: string, firmwareName: string, timings: ControlTimings): void {
+  const before = readAttribute(dir, "state");
   if (before !== "offline") {
     throw new RuntimeError("device", `cannot boot ${dir}: it is ${before}, not offline`);
   }
-  await writeAttribute(dir, "firmware", firmwareName);
-  const accepted = await readAttribute(dir, "firmware");
+  writeAttribute(dir, "firmware", firmwareName);
+  const accepted = readAttribute(dir, "firmware");
   if (accepted !== firmwareName) {
     throw new RuntimeError(
       "device",
       `the kernel did not accept firmware ${firmwareName} for ${dir} (it reads ${accepted}); the processor must be offline`,
     );
   }
-  await writeAttribute(dir, "state", "start");
+  writeAttribute(dir, "state", "start");
   let last = "start";
   try {
-    await waitFor(async () => {
-      last = await readAttribute(dir, "state");
+    waitForSync(() => {
+      last = readAttribute(dir, "state");
       if (last === "running") return true;
       if (last === "start" || last === "") return false;
       throw new RuntimeError(
@@ -68,32 +66,27 @@ export async function bootProcessor(
  *
  * @example
  * ```ts
- * await stopProcessor(dir, { timeoutMs: 10000, pollMs: 5 });
+ * stopProcessor(dir, { timeoutMs: 10000, pollMs: 5 });
  * ```
  * @throws {RuntimeError} with the kernel's error or the state the processor stayed in.
  */
-export async function stopProcessor(dir: string, timings: ControlTimings): Promise<void> {
-  let state = await readAttribute(dir, "state");
+export function stopProcessor(dir: string, timings: ControlTimings): void {
+  let state = readAttribute(dir, "state");
   if (processorCondition(state) === "crashed") {
-    await writeAttribute(dir, "recovery", "recover");
-    state = await settle(dir, timings, ["running", "offline"], "crashed");
+    writeAttribute(dir, "recovery", "recover");
+    state = settle(dir, timings, ["running", "offline"], "crashed");
   }
   const condition = processorCondition(state);
   if (condition === "idle" || condition === "gone") return;
-  await writeAttribute(dir, "state", "stop");
-  await settle(dir, timings, ["offline", "detached"], "stop");
+  writeAttribute(dir, "state", "stop");
+  settle(dir, timings, ["offline", "detached"], "stop");
 }
 
-async function settle(
-  dir: string,
-  timings: ControlTimings,
-  goals: string[],
-  transient: string,
-): Promise<string> {
+function settle(dir: string, timings: ControlTimings, goals: string[], transient: string): string {
   let last = transient;
   try {
-    return await waitFor(async () => {
-      last = await readAttribute(dir, "state");
+    return waitForSync(() => {
+      last = readAttribute(dir, "state");
       return goals.includes(last) ? last : false;
     }, { timeoutMs: timings.timeoutMs, intervalMs: timings.pollMs, what: goals.join(" or ") });
   } catch (err) {
@@ -116,15 +109,13 @@ async function settle(
  *
  * @example
  * ```ts
- * if (await runsFirmware(dir, stored)) await stopProcessor(dir, timings);
+ * if (runsFirmware(dir, stored)) stopProcessor(dir, timings);
  * ```
  */
-export async function runsFirmware(dir: string, firmwareName: string): Promise<boolean> {
+export function runsFirmware(dir: string, firmwareName: string): boolean {
   try {
-    const [state, firmware] = await Promise.all([
-      readAttribute(dir, "state"),
-      readAttribute(dir, "firmware"),
-    ]);
+    const state = readAttribute(dir, "state");
+    const firmware = readAttribute(dir, "firmware");
     const condition = processorCondition(state);
     return firmware === firmwareName &&
       (condition === "active" || condition === "crashed" || state === "start");

@@ -22,21 +22,21 @@ export function remoteprocClassDir(hostRoot: string): string {
  *
  * @example
  * ```ts
- * for (const p of await listProcessors("/")) console.log(p.index, p.name);
+ * for (const p of listProcessors("/")) console.log(p.index, p.name);
  * ```
  * @throws {RuntimeError} when the directory cannot be read.
  */
-export async function listProcessors(hostRoot: string): Promise<Processor[]> {
+export function listProcessors(hostRoot: string): Processor[] {
   const classDir = remoteprocClassDir(hostRoot);
   const found: Processor[] = [];
   try {
-    for await (const entry of Deno.readDir(classDir)) {
+    for (const entry of Deno.readDirSync(classDir)) {
       const match = /^remoteproc(\d+)$/.exec(entry.name);
       if (!match) continue;
       const dir = join(classDir, entry.name);
       let name: string;
       try {
-        name = await readAttribute(dir, "name");
+        name = readAttribute(dir, "name");
       } catch {
         continue; // a processor being removed while we look
       }
@@ -54,12 +54,12 @@ export async function listProcessors(hostRoot: string): Promise<Processor[]> {
  *
  * @example
  * ```ts
- * const dsp = await findProcessor("/", "dsp0");
+ * const dsp = findProcessor("/", "dsp0");
  * ```
  * @throws {RuntimeError} "not-found" listing the available processors.
  */
-export async function findProcessor(hostRoot: string, name: string): Promise<Processor> {
-  const all = await listProcessors(hostRoot);
+export function findProcessor(hostRoot: string, name: string): Processor {
+  const all = listProcessors(hostRoot);
   const match = all.find((p) => p.name === name);
   if (match) return match;
   const available = all.length === 0
@@ -76,14 +76,14 @@ export async function findProcessor(hostRoot: string, name: string): Promise<Pro
  *
  * @example
  * ```ts
- * await readAttribute("/sys/class/remoteproc/remoteproc0", "state"); // "offline"
+ * readAttribute("/sys/class/remoteproc/remoteproc0", "state"); // "offline"
  * ```
  * @throws {RuntimeError} naming the path when it cannot be read.
  */
-export async function readAttribute(dir: string, attribute: string): Promise<string> {
+export function readAttribute(dir: string, attribute: string): string {
   const path = join(dir, attribute);
   try {
-    const text = await Deno.readTextFile(path);
+    const text = Deno.readTextFileSync(path);
     return text.endsWith("\n") ? text.slice(0, -1) : text;
   } catch (err) {
     throw fsError(err, "read", path);
@@ -97,15 +97,15 @@ export async function readAttribute(dir: string, attribute: string): Promise<str
  *
  * @example
  * ```ts
- * await writeAttribute(dir, "state", "start");
+ * writeAttribute(dir, "state", "start");
  * ```
  * @throws {RuntimeError} "permission" for a read-only attribute, "device" with the kernel's error otherwise.
  */
-export async function writeAttribute(dir: string, attribute: string, value: string): Promise<void> {
+export function writeAttribute(dir: string, attribute: string, value: string): void {
   const path = join(dir, attribute);
   let mode: number | null;
   try {
-    mode = (await Deno.stat(path)).mode;
+    mode = Deno.statSync(path).mode;
   } catch (err) {
     throw fsError(err, "write", path);
   }
@@ -118,7 +118,7 @@ export async function writeAttribute(dir: string, attribute: string, value: stri
     );
   }
   try {
-    await Deno.writeTextFile(path, value, { create: false });
+    Deno.writeTextFileSync(path, value, { create: false });
   } catch (err) {
     throw fsError(err, "write", path, kernelHint(err, attribute, value));
   }
@@ -140,15 +140,15 @@ function kernelHint(err: unknown, attribute: string, value: string): string {
  *
  * @example
  * ```ts
- * await firmwareDirectory("/"); // "/lib/firmware"
+ * firmwareDirectory("/"); // "/lib/firmware"
  * ```
  * @throws {RuntimeError} when the parameter exists but cannot be read.
  */
-export async function firmwareDirectory(hostRoot: string): Promise<string> {
+export function firmwareDirectory(hostRoot: string): string {
   const param = join(hostRoot, "sys/module/firmware_class/parameters/path");
   let custom = "";
   try {
-    custom = (await Deno.readTextFile(param)).replace(/\n+$/, "").trim();
+    custom = Deno.readTextFileSync(param).replace(/\n+$/, "").trim();
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "read", param);
   }

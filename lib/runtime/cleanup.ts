@@ -29,31 +29,31 @@ export interface CleanupReport {
  *
  * @example
  * ```ts
- * const { removed } = await cleanupOrphans(ctx);
+ * const { removed } = cleanupOrphans(ctx);
  * ```
  * @throws {RuntimeError} naming a copy or ledger entry that cannot be removed.
  */
-export async function cleanupOrphans(ctx: RuntimeContext): Promise<CleanupReport> {
-  const firmwareDir = await firmwareDirectory(ctx.hostRoot);
+export function cleanupOrphans(ctx: RuntimeContext): CleanupReport {
+  const firmwareDir = firmwareDirectory(ctx.hostRoot);
   // The ledger is read before the records: create writes a container's record before its ledger entry, so
   // every entry read here already has its record in place unless the container is gone.
-  const owners = await readFirmwareOwners(firmwareDir);
+  const owners = readFirmwareOwners(firmwareDir);
   const report: CleanupReport = { removed: [], kept: 0 };
   for (const [name, owner] of owners) {
-    if (await stillReferenced(owner)) {
+    if (stillReferenced(owner)) {
       report.kept++;
       continue;
     }
-    await removeStoredFirmware(owner.path);
+    removeStoredFirmware(owner.path);
     // A copy interrupted half-way leaves its temp file (see storeFirmware).
-    await removeStoredFirmware(join(dirname(owner.path), `.${basename(owner.path)}.tmp`));
-    await forgetFirmwareOwner(firmwareDir, name);
+    removeStoredFirmware(join(dirname(owner.path), `.${basename(owner.path)}.tmp`));
+    forgetFirmwareOwner(firmwareDir, name);
     report.removed.push(owner.path);
   }
   return report;
 }
 
-async function stillReferenced(owner: FirmwareOwner): Promise<boolean> {
+function stillReferenced(owner: FirmwareOwner): boolean {
   let dir: string;
   try {
     validateContainerId(owner.id);
@@ -62,12 +62,12 @@ async function stillReferenced(owner: FirmwareOwner): Promise<boolean> {
     return false;
   }
   try {
-    await Deno.lstat(dir);
+    Deno.lstatSync(dir);
   } catch {
     return false;
   }
   try {
-    const record = await readRecord(dir);
+    const record = readRecord(dir);
     // No record: an old-style or damaged directory; keeping the copy until that container is deleted is the
     // safe side.
     if (record === undefined) return true;

@@ -1,9 +1,10 @@
-import { RuntimeError } from "../errors.ts";
+import { orUndefined, RuntimeError } from "../errors.ts";
 import { isAlive, type ProcessIdentity } from "../process/proc.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
 import {
   containerDir,
   readBootReport,
+  readExitReport,
   readProxyReady,
   readRecord,
   readStartRequest,
@@ -18,9 +19,11 @@ export interface Container {
   dir: string;
   /** Undefined when create died before writing it. */
   record: ContainerRecord | undefined;
-  /** The proxy to signal: the recorded one, or the one that reported ready to a create that died. */
+  /** The proxy to signal: the recorded one, or the one that reported ready to (or was started by) a create that died. */
   proxy: ProcessIdentity | null;
   proxyAlive: boolean;
+  /** The proxy reported its exit code: it has finished, and its process is ending (or ended). */
+  exited: boolean;
   status: OciStatus;
 }
 
@@ -29,35 +32,34 @@ export interface Container {
  *
  * @example
  * ```ts
- * const c = await loadContainer(ctx, "fw1");
+ * const c = loadContainer(ctx, "fw1");
  * ```
  * @throws {RuntimeError} "invalid-id", or "not-found" with "container ID does not exist".
  */
-export async function loadContainer(ctx: RuntimeContext, id: string): Promise<Container> {
+export function loadContainer(ctx: RuntimeContext, id: string): Container {
   const dir = containerDir(ctx.root, id);
   try {
-    await Deno.lstat(dir);
+    Deno.lstatSync(dir);
   } catch {
     throw notFound(id);
   }
-  const record = await readRecord(dir);
-  const proxy = record?.proxy ?? (await readProxyReady(dir)) ?? null;
-  const [proxyAlive, creatorAlive, started, booted, processorState] = await Promise.all([
-    isAlive(proxy),
-    isAlive(record?.creator),
-    readStartRequest(dir).catch(() => undefined),
-    readBootReport(dir).catch(() => undefined),
-    record?.processor ? readAttribute(record.processor.dir, "state").catch(() => undefined) : undefined,
-  ]);
+  const record = readRecord(dir);
+  const proxy = record?.proxy ?? readProxyReady(dir) ?? record?.proxyStarted ?? null;
+  const proxyAlive = isAlive(proxy);
+  const exited = orUndefined(() => readExitReport(dir)) !== undefined;
+  const started = orUndefined(() => readStartRequest(dir));
+  const booted = orUndefined(() => readBootReport(dir));
+  const processor = record?.processor;
   const status = deriveStatus({
-    creatorAlive: record === undefined ? false : creatorAlive,
+    creatorAlive: record === undefined ? false : isAlive(record.creator),
     proxyRecorded: Boolean(record?.proxy),
     proxyAlive,
+    exitReported: exited,
     startRequested: started !== undefined,
-    startAbandoned: started !== undefined && booted === undefined && !(await isAlive(started.by)),
-    processorState,
+    startAbandoned: started !== undefined && booted === undefined && !isAlive(started.by),
+    processorState: processor ? orUndefined(() => readAttribute(processor.dir, "state")) : undefined,
   });
-  return { id, dir, record, proxy, proxyAlive, status };
+  return { id, dir, record, proxy, proxyAlive, exited, status };
 }
 
 /**

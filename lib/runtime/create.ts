@@ -1,12 +1,13 @@
 import { dirname, join, resolve } from "../util/path.ts";
-import { fsError, RuntimeError } from "../errors.ts";
+import { fsError, orUndefined, RuntimeError } from "../errors.ts";
 import { validateContainerId } from "../oci/container_id.ts";
 import { type ResolvedFile, resolveInRootfs } from "../oci/rootfs.ts";
 import { FIRMWARE_ANNOTATION, loadBundleSpec, RESOLVED_PATH_ANNOTATION } from "../oci/spec.ts";
-import { type ProcessIdentity, processStartTime, signalIfAlive } from "../process/proc.ts";
+import { type ProcessIdentity, processStartTime } from "../process/proc.ts";
 import { findProcessor, firmwareDirectory, type Processor, readAttribute } from "../remoteproc/sysfs.ts";
 import { claimProcessor, releaseClaim } from "../store/claims.ts";
 import {
+  containerDir,
   createContainerDir,
   ensureStateRoot,
   readProxyReady,
@@ -24,8 +25,9 @@ import { lockContainer } from "../store/lock.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { crashPoint } from "../util/crash_point.ts";
-import { delay } from "../util/wait.ts";
+import { sleepSync } from "../util/wait.ts";
 import type { RuntimeContext } from "./context.ts";
+import { isoTimestamp } from "../util/time.ts";
 
 /** Options of {@link createContainer}. */
 export interface CreateOptions {
@@ -37,9 +39,13 @@ export interface CreateOptions {
 }
 
 /**
- * Creates a container: validates everything first, then claims the processor, stores the firmware copy,
- * spawns the proxy and waits until it is ready, writes the state and the pid file. Any failure undoes every
- * step already done, leaving nothing behind.
+ * Creates a container: starts the proxy, validates everything, then claims the processor, stores the
+ * firmware copy, waits until the proxy is ready, writes the state and the pid file. Any failure kills the
+ * proxy and undoes every step already done, leaving nothing behind.
+ *
+ * The proxy is started first because its start-up (a whole Deno process) is the longest step: it runs while
+ * this process checks the bundle and copies the firmware, then waits for the record this create writes (it
+ * adopts no other: see runProxy).
  *
  * @example
  * ```ts
@@ -52,20 +58,37 @@ export async function createContainer(ctx: RuntimeContext, options: CreateOption
   validateContainerId(id);
   const bundle = resolve(ctx.cwd, options.bundle);
   const pidFile = options.pidFile === undefined ? undefined : resolve(ctx.cwd, options.pidFile);
+  const creator = { pid: Deno.pid, startTime: processStartTime(Deno.pid) ?? "" };
+  const proxy = startProxy(ctx, containerDir(ctx.root, id), creator);
+  try {
+    const record = await createWithProxy(ctx, { id, bundle, pidFile }, creator, proxy);
+    proxy.unref();
+    return record;
+  } catch (err) {
+    await killChild(proxy);
+    throw err;
+  }
+}
+
+async function createWithProxy(
+  ctx: RuntimeContext,
+  { id, bundle, pidFile }: CreateOptions,
+  creator: ProcessIdentity,
+  proxy: Deno.ChildProcess,
+): Promise<ContainerRecord> {
   const spec = await loadBundleSpec(bundle);
   let firmware: ResolvedFile | undefined;
   let processor: Processor | undefined;
   let firmwareDir = "";
   if (spec.processorName !== undefined) {
     firmware = await resolveInRootfs(spec.rootfs, spec.firmwareArg, spec.cwd);
-    processor = await findProcessor(ctx.hostRoot, spec.processorName);
-    firmwareDir = await firmwareDirectory(ctx.hostRoot);
-    await checkDirectory(firmwareDir, "firmware directory", "set the kernel's firmware path or create it");
+    processor = findProcessor(ctx.hostRoot, spec.processorName);
+    firmwareDir = firmwareDirectory(ctx.hostRoot);
+    checkDirectory(firmwareDir, "firmware directory", "set the kernel's firmware path or create it");
   }
-  if (pidFile !== undefined) await checkDirectory(dirname(pidFile), "pid file directory", "create it first");
+  if (pidFile !== undefined) checkDirectory(dirname(pidFile), "pid file directory", "create it first");
 
-  await ensureStateRoot(ctx.root);
-  const creatorStart = await processStartTime(Deno.pid);
+  ensureStateRoot(ctx.root);
   const storedName = firmware ? storedFirmwareName(firmware.hostPath) : "";
   const annotations = { ...spec.annotations };
   if (processor) {
@@ -77,63 +100,62 @@ export async function createContainer(ctx: RuntimeContext, options: CreateOption
     id,
     bundle,
     rootfs: spec.rootfs,
-    created: new Date().toISOString(),
+    created: isoTimestamp(),
     annotations,
-    creator: { pid: Deno.pid, startTime: creatorStart ?? "" },
+    creator,
     processor: processor ? { name: processor.name, dir: processor.dir } : null,
     firmware: firmware
       ? { path: join(firmwareDir, storedName), name: storedName, source: firmware.innerPath }
       : null,
     proxy: null,
+    proxyStarted: childIdentity(proxy),
     timings: ctx.timings,
   };
   // The record names the planned firmware copy before it exists, so a crash at any later step leaves
   // enough behind for delete --force to clean up; the directory appears with the record already in it.
-  const dir = await createContainerDir(ctx.root, id, (tmp) => writeRecord(tmp, record));
-  const undo: (() => Promise<unknown>)[] = [() => removeContainerDir(dir)];
+  const dir = createContainerDir(ctx.root, id, (tmp) => writeRecord(tmp, record));
+  const undo: (() => void)[] = [() => removeContainerDir(dir)];
   crashPoint("create:after-dir");
   try {
     using _lock = await lockContainer(dir);
     crashPoint("create:after-record");
     if (processor && firmware) {
-      await claimProcessor(ctx.root, processor.name, id);
+      claimProcessor(ctx.root, processor.name, id);
       undo.push(() => releaseClaim(ctx.root, processor.name, id));
       crashPoint("create:after-claim");
-      await checkProcessorFree(processor);
+      checkProcessorFree(processor);
       const stored = record.firmware!.path;
       undo.push(() => forgetFirmwareOwner(firmwareDir, storedName));
       // The ledger entry comes before the copy, so a copy whose record is lost can still be proven ours.
-      await recordFirmwareOwner(firmwareDir, storedName, { root: ctx.root, id, path: stored });
+      recordFirmwareOwner(firmwareDir, storedName, { root: ctx.root, id, path: stored });
       undo.push(() => removeStoredFirmware(stored));
-      await storeFirmware(firmware, firmwareDir, storedName);
+      storeFirmware(firmware, firmwareDir, storedName);
       crashPoint("create:after-firmware");
     }
-    undo.push(async () => {
-      const ready = await readProxyReady(dir).catch(() => undefined);
-      await signalIfAlive(ready, "SIGKILL");
-    });
-    record.proxy = await spawnProxy(ctx, dir);
+    record.proxy = await proxyReady(ctx, dir, proxy);
     crashPoint("create:after-proxy");
-    await writeRecord(dir, record);
+    writeRecord(dir, record);
     crashPoint("create:after-final-record");
     if (pidFile !== undefined) {
       try {
-        await writeFileAtomic(pidFile, String(record.proxy.pid));
+        writeFileAtomic(pidFile, String(record.proxy.pid));
       } catch (err) {
         throw fsError(err, "write pid file", pidFile);
       }
     }
     return record;
   } catch (err) {
-    for (const step of undo.reverse()) await step().catch(() => {});
+    // The proxy goes first: it must not see (and react to) the steps being undone.
+    await killChild(proxy);
+    for (const step of undo.reverse()) orUndefined(step);
     throw err;
   }
 }
 
-async function checkDirectory(path: string, what: string, hint: string): Promise<void> {
+function checkDirectory(path: string, what: string, hint: string): void {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(path);
+    info = Deno.statSync(path);
   } catch (err) {
     throw fsError(err, `use ${what}`, path, hint);
   }
@@ -142,10 +164,10 @@ async function checkDirectory(path: string, what: string, hint: string): Promise
   }
 }
 
-async function checkProcessorFree(processor: Processor): Promise<void> {
-  const state = await readAttribute(processor.dir, "state");
+function checkProcessorFree(processor: Processor): void {
+  const state = readAttribute(processor.dir, "state");
   if (state === "offline") return;
-  const firmware = await readAttribute(processor.dir, "firmware").catch(() => "unknown");
+  const firmware = orUndefined(() => readAttribute(processor.dir, "firmware")) ?? "unknown";
   throw new RuntimeError(
     "invalid-state",
     `remote processor ${processor.name} is ${state} with firmware ${firmware}, which this runtime did not start; ` +
@@ -154,12 +176,18 @@ async function checkProcessorFree(processor: Processor): Promise<void> {
 }
 
 /**
- * Spawns the proxy detached in its own session, with this process's stdout and stderr (the container log),
- * and waits until it reports that its signal listeners are in place.
+ * Spawns the proxy for the container directory `dir`, detached in its own session, with this process's
+ * stdout and stderr (the container log). It waits for the record of `creator` (this process) before it
+ * does anything, and ends by itself if this process dies first.
  */
-async function spawnProxy(ctx: RuntimeContext, dir: string): Promise<ProcessIdentity> {
-  const { command, args } = withInheritedFdsClosed(ctx.self.command, [...ctx.self.args, "proxy", dir]);
-  const child = new Deno.Command(command, {
+function startProxy(ctx: RuntimeContext, dir: string, creator: ProcessIdentity): Deno.ChildProcess {
+  const { command, args } = withInheritedFdsClosed(ctx.self.command, [
+    ...ctx.self.args,
+    "proxy",
+    dir,
+    `${creator.pid}:${creator.startTime}`,
+  ]);
+  return new Deno.Command(command, {
     args,
     stdin: "null",
     stdout: "inherit",
@@ -167,40 +195,54 @@ async function spawnProxy(ctx: RuntimeContext, dir: string): Promise<ProcessIden
     detached: true,
     cwd: "/",
   }).spawn();
-  let exited: Deno.CommandStatus | undefined;
-  child.status.then((status) => exited = status);
+}
+
+/** Waits until the proxy `child` reports that its signal listeners and its watch are in place. */
+async function proxyReady(
+  ctx: RuntimeContext,
+  dir: string,
+  child: Deno.ChildProcess,
+): Promise<ProcessIdentity> {
   const deadline = performance.now() + ctx.timings.readyTimeoutMs;
-  try {
-    while (true) {
-      const ready = await readProxyReady(dir).catch(() => undefined);
-      if (ready && ready.pid === child.pid) {
-        child.unref();
-        return ready;
-      }
-      if (exited) {
-        throw new RuntimeError(
-          "internal",
-          `the proxy exited with code ${exited.code} before it was ready; its output above says why`,
-        );
-      }
-      if (performance.now() > deadline) {
-        throw new RuntimeError(
-          "timeout",
-          `the proxy was not ready within ${ctx.timings.readyTimeoutMs} ms; raise readyTimeoutMs in the configuration`,
-        );
-      }
-      await delay(2);
+  while (true) {
+    const ready = orUndefined(() => readProxyReady(dir));
+    if (ready && ready.pid === child.pid) return ready;
+    // An exited child is a zombie until its status is collected: not alive either way.
+    if (processStartTime(child.pid) === undefined) {
+      const { code } = await child.status;
+      throw new RuntimeError(
+        "internal",
+        `the proxy exited with code ${code} before it was ready; its output above says why`,
+      );
     }
-  } catch (err) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
+    if (performance.now() > deadline) {
+      throw new RuntimeError(
+        "timeout",
+        `the proxy was not ready within ${ctx.timings.readyTimeoutMs} ms; raise readyTimeoutMs in the configuration`,
+      );
     }
-    await child.status;
-    throw err;
+    sleepSync(READY_POLL_MS);
   }
 }
+
+/** The identity (pid and start time) of `child`, or null once it has exited. */
+function childIdentity(child: Deno.ChildProcess): ProcessIdentity | null {
+  const startTime = processStartTime(child.pid);
+  return startTime === undefined ? null : { pid: child.pid, startTime };
+}
+
+/** Kills the proxy `child` (if it still runs) and collects its exit status, so no process is left behind. */
+async function killChild(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // already gone
+  }
+  await child.status;
+}
+
+/** How often create looks for the proxy's readiness report. */
+const READY_POLL_MS = 1;
 
 /** The shell that closes inherited descriptors before the proxy runs; absent on the rare image without one. */
 const SHELL = "/bin/sh";

@@ -1,8 +1,7 @@
-import { RuntimeError } from "../errors.ts";
+import { orUndefined, RuntimeError } from "../errors.ts";
 import { validateContainerId } from "../oci/container_id.ts";
-import { signalIfAlive } from "../process/proc.ts";
 import { releaseClaim } from "../store/claims.ts";
-import { containerDir, removeContainerDir } from "../store/container_store.ts";
+import { containerDir, removeContainerDir, requestStop } from "../store/container_store.ts";
 import { forgetFirmwareOwner, removeStoredFirmware } from "../store/firmware_store.ts";
 import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
@@ -12,7 +11,8 @@ import type { RuntimeContext } from "./context.ts";
 import { killProxy, stopOwnProcessor, waitForProxyExit } from "./stop.ts";
 
 /** How long a created container's proxy gets to exit on TERM before it is killed. */
-const CREATED_EXIT_MS = 2_000;
+/** How long a proxy that is ending on its own is given before it is killed. */
+const PROXY_END_MS = 2_000;
 
 /**
  * Deletes a container: ends its proxy, stops the processor if it still runs this container's firmware,
@@ -34,7 +34,7 @@ export async function deleteContainer(
   validateContainerId(id);
   let dir: string;
   try {
-    dir = (await loadContainer(ctx, id)).dir;
+    dir = loadContainer(ctx, id).dir;
   } catch (err) {
     if (options.force && err instanceof RuntimeError && err.code === "not-found") return;
     throw err;
@@ -48,31 +48,34 @@ export async function deleteContainer(
   }
   using _lock = lock;
   try {
-    await Deno.lstat(containerDir(ctx.root, id));
+    Deno.lstatSync(containerDir(ctx.root, id));
   } catch {
     if (options.force) return;
     throw notFound(id);
   }
-  const c = await loadContainer(ctx, id);
+  const c = loadContainer(ctx, id);
   if ((c.status === "running" || c.status === "creating") && !options.force) {
     throw new RuntimeError(
       "invalid-state",
       `cannot delete container ${id} that is not stopped: ${c.status}; stop it first (kill ${id}) or use delete --force`,
     );
   }
-  if (c.status === "created" && (await signalIfAlive(c.proxy, "SIGTERM"))) {
-    await waitForProxyExit(id, c.proxy, CREATED_EXIT_MS).catch(() => {});
+  if (c.proxyAlive && (c.status === "created" || c.exited)) {
+    // A proxy waiting for start is asked to end (it never touched the processor); one that reported its exit
+    // is ending already. Either gets a moment to finish on its own before it is killed below.
+    if (c.status === "created") orUndefined(() => requestStop(c.dir, "SIGTERM"));
+    orUndefined(() => waitForProxyExit(id, c.proxy, PROXY_END_MS));
   }
-  await killProxy(id, c.proxy);
+  killProxy(id, c.proxy);
   crashPoint("delete:after-proxy-killed");
-  await stopOwnProcessor(c.record);
+  stopOwnProcessor(c.record);
   crashPoint("delete:after-processor-stopped");
   if (c.record?.firmware) {
-    await removeStoredFirmware(c.record.firmware.path);
-    await forgetFirmwareOwner(dirname(c.record.firmware.path), c.record.firmware.name);
+    removeStoredFirmware(c.record.firmware.path);
+    forgetFirmwareOwner(dirname(c.record.firmware.path), c.record.firmware.name);
   }
   crashPoint("delete:after-firmware-removed");
-  if (c.record?.processor) await releaseClaim(ctx.root, c.record.processor.name, id);
+  if (c.record?.processor) releaseClaim(ctx.root, c.record.processor.name, id);
   crashPoint("delete:after-claim-released");
-  await removeContainerDir(c.dir);
+  removeContainerDir(c.dir);
 }

@@ -1,6 +1,6 @@
 import { RuntimeError } from "../errors.ts";
 import { parseSignal, signalAction } from "../process/signals.ts";
-import { signalIfAlive } from "../process/proc.ts";
+import { requestStop } from "../store/container_store.ts";
 import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
 import { loadContainer, notFound } from "./container.ts";
@@ -31,10 +31,10 @@ export async function killContainer(ctx: RuntimeContext, id: string, signalText 
       `signal ${signal.name} is not supported for a remote processor; use TERM or INT to stop it gracefully, or KILL to stop it at once`,
     );
   }
-  const first = await loadContainer(ctx, id);
+  const first = loadContainer(ctx, id);
   // A delete racing with this call may remove the directory first: then the container does not exist.
   using _lock = await lockContainer(first.dir).catch(() => Promise.reject(notFound(id)));
-  const c = await loadContainer(ctx, id);
+  const c = loadContainer(ctx, id);
   if (c.status !== "created" && c.status !== "running") {
     throw new RuntimeError(
       "invalid-state",
@@ -42,12 +42,13 @@ export async function killContainer(ctx: RuntimeContext, id: string, signalText 
     );
   }
   if (action === "force-stop") {
-    await killProxy(id, c.proxy);
+    killProxy(id, c.proxy);
     crashPoint("kill:after-signal");
   } else {
-    await signalIfAlive(c.proxy, signal.name as Deno.Signal);
-    crashPoint("kill:after-signal");
-    await waitForProxyExit(id, c.proxy, (c.record?.timings.stopTimeoutMs ?? 10_000) + STOP_MARGIN_MS);
+    // The proxy watches its directory and stops the processor on this request, as it would on the signal.
+    requestStop(c.dir, signal.name === "SIGINT" ? "SIGINT" : "SIGTERM");
+    crashPoint("kill:after-request");
+    waitForProxyExit(id, c.proxy, (c.record?.timings.stopTimeoutMs ?? 10_000) + STOP_MARGIN_MS, c.dir);
   }
-  await stopOwnProcessor(c.record);
+  stopOwnProcessor(c.record);
 }

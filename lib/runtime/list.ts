@@ -1,8 +1,9 @@
-import { RuntimeError } from "../errors.ts";
+import { orUndefined, RuntimeError } from "../errors.ts";
 import { validateContainerId } from "../oci/container_id.ts";
 import { containerDir, listContainerIds } from "../store/container_store.ts";
 import type { RuntimeContext } from "./context.ts";
 import { containerState, OCI_VERSION, type OciState } from "./state.ts";
+import { isoTimestamp } from "../util/time.ts";
 
 /**
  * The OCI state of every container under the state root, sorted by id, with `owner` set to the name of the
@@ -12,14 +13,14 @@ import { containerState, OCI_VERSION, type OciState } from "./state.ts";
  *
  * @example
  * ```ts
- * for (const s of await listContainers(ctx)) console.log(s.id, s.status);
+ * for (const s of listContainers(ctx)) console.log(s.id, s.status);
  * ```
  * @throws {RuntimeError} when the state root exists but cannot be read.
  */
-export async function listContainers(ctx: RuntimeContext): Promise<OciState[]> {
-  const passwd = await Deno.readTextFile("/etc/passwd").catch(() => "");
+export function listContainers(ctx: RuntimeContext): OciState[] {
+  const passwd = orUndefined(() => Deno.readTextFileSync("/etc/passwd")) ?? "";
   const states: OciState[] = [];
-  for (const id of await listContainerIds(ctx.root)) {
+  for (const id of listContainerIds(ctx.root)) {
     try {
       validateContainerId(id);
     } catch {
@@ -27,13 +28,13 @@ export async function listContainers(ctx: RuntimeContext): Promise<OciState[]> {
     }
     let uid: number | null;
     try {
-      uid = (await Deno.lstat(containerDir(ctx.root, id))).uid;
+      uid = Deno.lstatSync(containerDir(ctx.root, id)).uid;
     } catch {
       continue; // deleted meanwhile
     }
     let state: OciState;
     try {
-      state = await containerState(ctx, id);
+      state = containerState(ctx, id);
     } catch (err) {
       if (err instanceof RuntimeError && err.code === "not-found") continue;
       state = unreadableState(id);
@@ -59,7 +60,7 @@ export function unreadableState(id: string): OciState {
     pid: 0,
     bundle: "",
     rootfs: "",
-    created: new Date(0).toISOString(),
+    created: isoTimestamp(0),
     owner: "",
     annotations: {},
   };

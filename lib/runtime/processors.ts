@@ -1,3 +1,4 @@
+import { orUndefined } from "../errors.ts";
 import { listProcessors, readAttribute } from "../remoteproc/sysfs.ts";
 import { liveClaimHolder } from "../store/claims.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -24,18 +25,17 @@ export interface ProcessorStatus {
  *
  * @example
  * ```ts
- * for (const p of await processorStatuses(ctx)) console.log(p.name, p.state, p.holder);
+ * for (const p of processorStatuses(ctx)) console.log(p.name, p.state, p.holder);
  * ```
  * @throws {RuntimeError} when the sysfs class directory exists but cannot be read.
  */
-export async function processorStatuses(ctx: RuntimeContext): Promise<ProcessorStatus[]> {
-  const processors = await listProcessors(ctx.hostRoot);
-  return await Promise.all(processors.map(async (p) => {
-    const [state, firmware, holder] = await Promise.all([
-      readAttribute(p.dir, "state").catch(() => null),
-      readAttribute(p.dir, "firmware").catch(() => null),
-      liveClaimHolder(ctx.root, p.name),
-    ]);
-    return { index: p.index, name: p.name, state, firmware, path: p.dir, holder: holder ?? null };
+export function processorStatuses(ctx: RuntimeContext): ProcessorStatus[] {
+  return listProcessors(ctx.hostRoot).map((p) => ({
+    index: p.index,
+    name: p.name,
+    state: orUndefined(() => readAttribute(p.dir, "state")) ?? null,
+    firmware: orUndefined(() => readAttribute(p.dir, "firmware")) ?? null,
+    path: p.dir,
+    holder: liveClaimHolder(ctx.root, p.name) ?? null,
   }));
 }

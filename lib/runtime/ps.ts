@@ -7,11 +7,11 @@ import type { RuntimeContext } from "./context.ts";
  *
  * @example
  * ```ts
- * await containerPids(ctx, "fw1"); // [4242]
+ * containerPids(ctx, "fw1"); // [4242]
  * ```
  * @throws {RuntimeError} "not-found" ("container ID does not exist") or "invalid-id".
  */
-export async function containerPids(ctx: RuntimeContext, id: string): Promise<number[]> {
-  const c = await loadContainer(ctx, id);
+export function containerPids(ctx: RuntimeContext, id: string): number[] {
+  const c = loadContainer(ctx, id);
   return c.proxyAlive && c.proxy ? [c.proxy.pid] : [];
 }

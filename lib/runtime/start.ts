@@ -1,15 +1,16 @@
 import { RuntimeError } from "../errors.ts";
-import { isAlive, processStartTime, signalIfAlive } from "../process/proc.ts";
+import { isAlive, processStartTime } from "../process/proc.ts";
 import { markStartRequested, readBootReport } from "../store/container_store.ts";
 import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
-import { delay } from "../util/wait.ts";
-import { START_SIGNAL } from "../proxy/machine.ts";
+import { sleepSync } from "../util/wait.ts";
 import { loadContainer, notFound } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 
 /** Extra time `start` gives the proxy beyond the boot timeout before it gives up waiting. */
 const START_MARGIN_MS = 2_000;
+/** How often `start` looks for the proxy's boot report. */
+const START_POLL_MS = 1;
 
 /**
  * Starts a created container: asks its proxy to boot the firmware and returns only once the processor
@@ -22,10 +23,10 @@ const START_MARGIN_MS = 2_000;
  * @throws {RuntimeError} "invalid-state" unless created; "device"/"timeout" with the reason the boot failed.
  */
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
-  const first = await loadContainer(ctx, id);
+  const first = loadContainer(ctx, id);
   // A delete racing with this call may remove the directory first: then the container does not exist.
   using _lock = await lockContainer(first.dir).catch(() => Promise.reject(notFound(id)));
-  const c = await loadContainer(ctx, id);
+  const c = loadContainer(ctx, id);
   switch (c.status) {
     case "created":
       break;
@@ -39,27 +40,22 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
     case "creating":
       throw new RuntimeError("invalid-state", `cannot start container ${id}: it is still being created`);
   }
-  const self = await processStartTime(Deno.pid);
-  await markStartRequested(c.dir, self ? { pid: Deno.pid, startTime: self } : null);
-  crashPoint("start:after-mark");
-  if (!(await signalIfAlive(c.proxy, START_SIGNAL))) {
-    throw new RuntimeError(
-      "invalid-state",
-      `cannot start container ${id}: its proxy has exited; delete it and create it again`,
-    );
-  }
-  crashPoint("start:after-signal");
+  const self = processStartTime(Deno.pid);
+  crashPoint("start:before-request");
+  // The proxy watches its directory: this file is the request, and the proxy boots once it appears.
+  markStartRequested(c.dir, self ? { pid: Deno.pid, startTime: self } : null);
+  crashPoint("start:after-request");
   const timeout = (c.record?.timings.startTimeoutMs ?? 10_000) + START_MARGIN_MS;
   const deadline = performance.now() + timeout;
   while (true) {
-    const report = await readBootReport(c.dir);
+    const report = readBootReport(c.dir);
     if (report) {
       if (report.ok) return;
       throw new RuntimeError("device", `cannot start container ${id}: ${report.message}`);
     }
-    if (!(await isAlive(c.proxy))) {
+    if (!isAlive(c.proxy)) {
       // The proxy may have reported and exited between the two reads: its report is the answer.
-      const last = await readBootReport(c.dir);
+      const last = readBootReport(c.dir);
       if (last?.ok) return;
       if (last) throw new RuntimeError("device", `cannot start container ${id}: ${last.message}`);
       throw new RuntimeError(
@@ -73,6 +69,6 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
         `cannot start container ${id}: no answer from its proxy within ${timeout} ms`,
       );
     }
-    await delay(2);
+    sleepSync(START_POLL_MS);
   }
 }

@@ -1,6 +1,7 @@
 import { loadContainer } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { OciStatus } from "./status.ts";
+import { isoTimestamp } from "../util/time.ts";
 
 /** The OCI runtime spec version this runtime implements. */
 export const OCI_VERSION = "1.2.0";
@@ -24,12 +25,12 @@ export interface OciState {
  *
  * @example
  * ```ts
- * const { status } = await containerState(ctx, "fw1");
+ * const { status } = containerState(ctx, "fw1");
  * ```
  * @throws {RuntimeError} "not-found" ("container ID does not exist") or "invalid-id".
  */
-export async function containerState(ctx: RuntimeContext, id: string): Promise<OciState> {
-  const c = await loadContainer(ctx, id);
+export function containerState(ctx: RuntimeContext, id: string): OciState {
+  const c = loadContainer(ctx, id);
   const live = c.status === "created" || c.status === "running" || c.status === "creating";
   return {
     ociVersion: OCI_VERSION,
@@ -38,7 +39,7 @@ export async function containerState(ctx: RuntimeContext, id: string): Promise<O
     pid: live && c.proxy ? c.proxy.pid : 0,
     bundle: c.record?.bundle ?? "",
     rootfs: c.record?.rootfs ?? "",
-    created: c.record?.created ?? new Date(0).toISOString(),
+    created: c.record?.created ?? isoTimestamp(0),
     owner: "",
     annotations: c.record?.annotations ?? {},
   };

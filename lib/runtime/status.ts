@@ -13,6 +13,8 @@ export interface StatusFacts {
   proxyRecorded: boolean;
   /** That proxy runs (same pid and start time, not a zombie). */
   proxyAlive: boolean;
+  /** The proxy reported its exit code: its work is over even while its process is still ending. */
+  exitReported?: boolean;
   /** start was requested. */
   startRequested: boolean;
   /** The start command died before the proxy reported a boot: the start never went through. */
@@ -35,7 +37,7 @@ export interface StatusFacts {
  */
 export function deriveStatus(facts: StatusFacts): OciStatus {
   if (!facts.proxyRecorded) return facts.creatorAlive ? "creating" : "stopped";
-  if (!facts.proxyAlive) return "stopped";
+  if (!facts.proxyAlive || facts.exitReported) return "stopped";
   if (!facts.startRequested || facts.startAbandoned) return "created";
   if (facts.processorState !== undefined) {
     const condition = processorCondition(facts.processorState);

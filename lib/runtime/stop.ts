@@ -1,24 +1,29 @@
-import { RuntimeError } from "../errors.ts";
+import { orUndefined, RuntimeError } from "../errors.ts";
 import { isAlive, type ProcessIdentity, signalIfAlive } from "../process/proc.ts";
 import { runsFirmware, stopProcessor } from "../remoteproc/control.ts";
+import { readExitReport } from "../store/container_store.ts";
 import type { ContainerRecord } from "../store/record.ts";
-import { waitFor, WaitTimeout } from "../util/wait.ts";
+import { waitForSync, WaitTimeout } from "../util/wait.ts";
 
-const STOP_POLL_MS = 2;
+const STOP_POLL_MS = 1;
 const KILL_WAIT_MS = 5_000;
 
 /**
- * Waits until the proxy has exited.
+ * Waits until the proxy has exited or, given its container directory `dir`, has reported its exit code: the
+ * report is the last thing a proxy does (after it stopped the processor) before its process ends, and
+ * waiting for the end as well would only add the teardown of a Deno process to every `kill`.
  *
  * @throws {RuntimeError} "timeout" when it is still alive at the deadline.
  */
-export async function waitForProxyExit(
+export function waitForProxyExit(
   id: string,
   proxy: ProcessIdentity | null,
   timeoutMs: number,
-): Promise<void> {
+  dir?: string,
+): void {
+  const reported = () => dir !== undefined && orUndefined(() => readExitReport(dir)) !== undefined;
   try {
-    await waitFor(async () => !(await isAlive(proxy)), {
+    waitForSync(() => !isAlive(proxy) || reported(), {
       timeoutMs,
       intervalMs: STOP_POLL_MS,
       what: "the proxy",
@@ -39,8 +44,8 @@ export async function waitForProxyExit(
  *
  * @throws {RuntimeError} "timeout" when it does not die.
  */
-export async function killProxy(id: string, proxy: ProcessIdentity | null): Promise<void> {
-  if (await signalIfAlive(proxy, "SIGKILL")) await waitForProxyExit(id, proxy, KILL_WAIT_MS);
+export function killProxy(id: string, proxy: ProcessIdentity | null): void {
+  if (signalIfAlive(proxy, "SIGKILL")) waitForProxyExit(id, proxy, KILL_WAIT_MS);
 }
 
 /**
@@ -49,10 +54,10 @@ export async function killProxy(id: string, proxy: ProcessIdentity | null): Prom
  *
  * @throws {RuntimeError} when the processor does not stop.
  */
-export async function stopOwnProcessor(record: ContainerRecord | undefined): Promise<void> {
+export function stopOwnProcessor(record: ContainerRecord | undefined): void {
   if (!record?.processor || !record.firmware) return;
-  if (!(await runsFirmware(record.processor.dir, record.firmware.name))) return;
-  await stopProcessor(record.processor.dir, {
+  if (!runsFirmware(record.processor.dir, record.firmware.name)) return;
+  stopProcessor(record.processor.dir, {
     timeoutMs: record.timings.stopTimeoutMs,
     pollMs: STOP_POLL_MS,
   });

@@ -14,39 +14,43 @@ function claimPath(root: string, processor: string): string {
  *
  * @example
  * ```ts
- * await claimProcessor(root, "dsp0", "fw1");
+ * claimProcessor(root, "dsp0", "fw1");
  * ```
  * @throws {RuntimeError} "exists" naming the container that holds the processor.
  */
-export async function claimProcessor(root: string, processor: string, id: string): Promise<void> {
+export function claimProcessor(root: string, processor: string, id: string): void {
   const dir = join(root, CLAIMS);
   const path = claimPath(root, processor);
   try {
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = join(dir, `.${crypto.randomUUID()}`);
-    await Deno.writeTextFile(tmp, id, { mode: 0o600 });
+    Deno.writeTextFileSync(tmp, id, { mode: 0o600 });
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          await Deno.link(tmp, path);
+          Deno.linkSync(tmp, path);
           return;
         } catch (err) {
           if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
         }
-        const holder = await claimHolder(root, processor);
+        const holder = claimHolder(root, processor);
         if (holder === id) return;
-        if (holder !== undefined && await exists(join(root, holder))) {
+        if (holder !== undefined && exists(join(root, holder))) {
           throw new RuntimeError(
             "exists",
             `remote processor ${processor} is already in use by container ${holder}; ` +
               `delete that container first (delete --force ${holder})`,
           );
         }
-        await releaseClaim(root, processor, holder ?? "");
+        releaseClaim(root, processor, holder ?? "");
       }
       throw new RuntimeError("exists", `remote processor ${processor} is being claimed by another container`);
     } finally {
-      await Deno.remove(tmp).catch(() => {});
+      try {
+        Deno.removeSync(tmp);
+      } catch {
+        // already gone
+      }
     }
   } catch (err) {
     throw fsError(err, "claim processor in", dir);
@@ -58,12 +62,12 @@ export async function claimProcessor(root: string, processor: string, id: string
  *
  * @example
  * ```ts
- * await claimHolder(root, "dsp0"); // "fw1"
+ * claimHolder(root, "dsp0"); // "fw1"
  * ```
  */
-export async function claimHolder(root: string, processor: string): Promise<string | undefined> {
+export function claimHolder(root: string, processor: string): string | undefined {
   try {
-    return await Deno.readTextFile(claimPath(root, processor));
+    return Deno.readTextFileSync(claimPath(root, processor));
   } catch {
     return undefined;
   }
@@ -74,15 +78,15 @@ export async function claimHolder(root: string, processor: string): Promise<stri
  *
  * @example
  * ```ts
- * await releaseClaim(root, "dsp0", "fw1");
+ * releaseClaim(root, "dsp0", "fw1");
  * ```
  * @throws {RuntimeError} when the claim cannot be removed.
  */
-export async function releaseClaim(root: string, processor: string, id: string): Promise<void> {
+export function releaseClaim(root: string, processor: string, id: string): void {
   const path = claimPath(root, processor);
-  if ((await claimHolder(root, processor)) !== id) return;
+  if (claimHolder(root, processor) !== id) return;
   try {
-    await Deno.remove(path);
+    Deno.removeSync(path);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "remove", path);
   }
@@ -94,17 +98,17 @@ export async function releaseClaim(root: string, processor: string, id: string):
  *
  * @example
  * ```ts
- * await liveClaimHolder(root, "dsp0"); // "fw1"
+ * liveClaimHolder(root, "dsp0"); // "fw1"
  * ```
  */
-export async function liveClaimHolder(root: string, processor: string): Promise<string | undefined> {
-  const holder = await claimHolder(root, processor);
-  return holder !== undefined && await exists(join(root, holder)) ? holder : undefined;
+export function liveClaimHolder(root: string, processor: string): string | undefined {
+  const holder = claimHolder(root, processor);
+  return holder !== undefined && exists(join(root, holder)) ? holder : undefined;
 }
 
-async function exists(path: string): Promise<boolean> {
+function exists(path: string): boolean {
   try {
-    await Deno.lstat(path);
+    Deno.lstatSync(path);
     return true;
   } catch {
     return false;

@@ -4,11 +4,13 @@ import { validateContainerId } from "../oci/container_id.ts";
 import type { ProcessIdentity } from "../process/proc.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import type { BootReport, ContainerRecord } from "./record.ts";
+import { isoTimestamp } from "../util/time.ts";
 
 const RECORD = "state.json";
 const PROXY = "proxy.json";
 const BOOT = "boot.json";
 const START_REQUESTED = "start-requested";
+const STOP_REQUESTED = "stop-requested";
 const EXIT_REPORT = "exit.json";
 
 /**
@@ -31,13 +33,13 @@ export function containerDir(root: string, id: string): string {
  *
  * @example
  * ```ts
- * await ensureStateRoot("/run/remoteproc-runtime");
+ * ensureStateRoot("/run/remoteproc-runtime");
  * ```
  * @throws {RuntimeError} naming the root when it cannot be created.
  */
-export async function ensureStateRoot(root: string): Promise<void> {
+export function ensureStateRoot(root: string): void {
   try {
-    await Deno.mkdir(root, { recursive: true, mode: 0o700 });
+    Deno.mkdirSync(root, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw fsError(err, "create state directory", root, "choose another with --root");
   }
@@ -50,31 +52,35 @@ export async function ensureStateRoot(root: string): Promise<void> {
  *
  * @example
  * ```ts
- * const dir = await createContainerDir(root, "fw1", (tmp) => writeRecord(tmp, record));
+ * const dir = createContainerDir(root, "fw1", (tmp) => writeRecord(tmp, record));
  * ```
  * @throws {RuntimeError} "exists" when the id is in use.
  */
-export async function createContainerDir(
+export function createContainerDir(
   root: string,
   id: string,
-  fill?: (dir: string) => Promise<void>,
-): Promise<string> {
+  fill?: (dir: string) => void,
+): string {
   const dir = containerDir(root, id);
   const exists = () =>
     new RuntimeError(
       "exists",
       `container with given ID already exists: ${id}; choose another id or delete it first`,
     );
-  if (await Deno.lstat(dir).then(() => true, () => false)) throw exists();
+  if (pathExists(dir)) throw exists();
   const tmp = join(root, `.new-${crypto.randomUUID()}`);
   try {
-    await Deno.mkdir(tmp, { mode: 0o700 });
+    Deno.mkdirSync(tmp, { mode: 0o700 });
     // Never empty: rename(2) may replace an empty directory, but never one with a file in it.
-    await Deno.writeTextFile(join(tmp, "lock"), "", { mode: 0o600 });
-    await fill?.(tmp);
-    await Deno.rename(tmp, dir);
+    Deno.writeFileSync(join(tmp, "lock"), new Uint8Array(), { mode: 0o600 });
+    fill?.(tmp);
+    Deno.renameSync(tmp, dir);
   } catch (err) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    try {
+      Deno.removeSync(tmp, { recursive: true });
+    } catch {
+      // nothing was created, or the error below says why
+    }
     const code = (err as { code?: string }).code;
     if (err instanceof Deno.errors.AlreadyExists || code === "ENOTEMPTY" || code === "EEXIST") throw exists();
     throw fsError(err, "create", dir, "the state root must be writable (see --root)");
@@ -88,12 +94,12 @@ export async function createContainerDir(
  *
  * @example
  * ```ts
- * const record = await readRecord(dir);
+ * const record = readRecord(dir);
  * ```
  * @throws {RuntimeError} when the record exists but is unreadable or corrupt.
  */
-export async function readRecord(dir: string): Promise<ContainerRecord | undefined> {
-  return await readJson<ContainerRecord>(join(dir, RECORD));
+export function readRecord(dir: string): ContainerRecord | undefined {
+  return readJson<ContainerRecord>(join(dir, RECORD));
 }
 
 /**
@@ -101,42 +107,42 @@ export async function readRecord(dir: string): Promise<ContainerRecord | undefin
  *
  * @example
  * ```ts
- * await writeRecord(dir, record);
+ * writeRecord(dir, record);
  * ```
  * @throws {RuntimeError} naming the file.
  */
-export async function writeRecord(dir: string, record: ContainerRecord): Promise<void> {
-  await writeJson(join(dir, RECORD), record);
+export function writeRecord(dir: string, record: ContainerRecord): void {
+  writeJson(join(dir, RECORD), record);
 }
 
 /** Reads the identity the proxy wrote when it became ready. */
-export async function readProxyReady(dir: string): Promise<ProcessIdentity | undefined> {
-  return await readJson<ProcessIdentity>(join(dir, PROXY));
+export function readProxyReady(dir: string): ProcessIdentity | undefined {
+  return readJson<ProcessIdentity>(join(dir, PROXY));
 }
 
 /** Written by the proxy once its signal listeners are in place. */
-export async function writeProxyReady(dir: string, identity: ProcessIdentity): Promise<void> {
-  await writeJson(join(dir, PROXY), identity);
+export function writeProxyReady(dir: string, identity: ProcessIdentity): void {
+  writeJson(join(dir, PROXY), identity);
 }
 
 /** Reads the proxy's report on its boot attempt. */
-export async function readBootReport(dir: string): Promise<BootReport | undefined> {
-  return await readJson<BootReport>(join(dir, BOOT));
+export function readBootReport(dir: string): BootReport | undefined {
+  return readJson<BootReport>(join(dir, BOOT));
 }
 
 /** Written by the proxy after its boot attempt. */
-export async function writeBootReport(dir: string, report: BootReport): Promise<void> {
-  await writeJson(join(dir, BOOT), report);
+export function writeBootReport(dir: string, report: BootReport): void {
+  writeJson(join(dir, BOOT), report);
 }
 
 /** Written by the proxy just before it exits: its exit code. */
-export async function writeExitReport(dir: string, code: number): Promise<void> {
-  await writeJson(join(dir, EXIT_REPORT), { code, at: new Date().toISOString() });
+export function writeExitReport(dir: string, code: number): void {
+  writeJson(join(dir, EXIT_REPORT), { code, at: isoTimestamp() });
 }
 
 /** The proxy's exit code, once it has exited on its own terms. */
-export async function readExitReport(dir: string): Promise<{ code: number; at: string } | undefined> {
-  return await readJson<{ code: number; at: string }>(join(dir, EXIT_REPORT));
+export function readExitReport(dir: string): { code: number; at: string } | undefined {
+  return readJson<{ code: number; at: string }>(join(dir, EXIT_REPORT));
 }
 
 /** A `start` request: when, and by which process. */
@@ -147,13 +153,34 @@ export interface StartRequest {
 }
 
 /** The start request of the container, or undefined when start was never requested. */
-export async function readStartRequest(dir: string): Promise<StartRequest | undefined> {
-  return await readJson<StartRequest>(join(dir, START_REQUESTED));
+export function readStartRequest(dir: string): StartRequest | undefined {
+  return readJson<StartRequest>(join(dir, START_REQUESTED));
 }
 
-/** Marks that `start` was requested (before the proxy is signalled, so `state` never reads created after). */
-export async function markStartRequested(dir: string, by: ProcessIdentity | null): Promise<void> {
-  await writeJson(join(dir, START_REQUESTED), { at: new Date().toISOString(), by });
+/**
+ * Requests the start: the proxy watches its directory and boots the firmware once this file appears (as
+ * runc's `start` opens the FIFO its container process waits on). A file, not a signal: `state` can never
+ * read created after it, and the request needs no process-control call (Deno loads that code on demand,
+ * ~9 ms of every `start`).
+ */
+export function markStartRequested(dir: string, by: ProcessIdentity | null): void {
+  writeJson(join(dir, START_REQUESTED), { at: isoTimestamp(), by });
+}
+
+/** A graceful stop request from `kill`: the signal it stands for. */
+export interface StopRequest {
+  signal: "SIGTERM" | "SIGINT";
+  at: string;
+}
+
+/** Requests a graceful stop; the proxy reacts as to the signal itself (see {@link markStartRequested}). */
+export function requestStop(dir: string, signal: StopRequest["signal"]): void {
+  writeJson(join(dir, STOP_REQUESTED), { signal, at: isoTimestamp() });
+}
+
+/** The stop request of the container, or undefined when there is none. */
+export function readStopRequest(dir: string): StopRequest | undefined {
+  return readJson<StopRequest>(join(dir, STOP_REQUESTED));
 }
 
 /**
@@ -161,16 +188,16 @@ export async function markStartRequested(dir: string, by: ProcessIdentity | null
  *
  * @example
  * ```ts
- * await removeContainerDir(dir);
+ * removeContainerDir(dir);
  * ```
  * @throws {RuntimeError} naming the directory.
  */
-export async function removeContainerDir(dir: string): Promise<void> {
+export function removeContainerDir(dir: string): void {
   // A command racing with the removal may add a file (its lock) after the directory was emptied, so the
   // final rmdir finds it not empty: try again a few times.
   for (let attempt = 1;; attempt++) {
     try {
-      await Deno.remove(dir, { recursive: true });
+      Deno.removeSync(dir, { recursive: true });
       return;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return;
@@ -186,13 +213,13 @@ const REMOVE_ATTEMPTS = 5;
  *
  * @example
  * ```ts
- * for (const id of await listContainerIds(root)) console.log(id);
+ * for (const id of listContainerIds(root)) console.log(id);
  * ```
  */
-export async function listContainerIds(root: string): Promise<string[]> {
+export function listContainerIds(root: string): string[] {
   const ids: string[] = [];
   try {
-    for await (const entry of Deno.readDir(root)) {
+    for (const entry of Deno.readDirSync(root)) {
       if (entry.isDirectory && !entry.name.startsWith(".")) ids.push(entry.name);
     }
   } catch (err) {
@@ -201,10 +228,10 @@ export async function listContainerIds(root: string): Promise<string[]> {
   return ids.sort();
 }
 
-async function readJson<T>(path: string): Promise<T | undefined> {
+function readJson<T>(path: string): T | undefined {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = Deno.readTextFileSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw fsError(err, "read", path);
@@ -219,10 +246,19 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
+function writeJson(path: string, value: unknown): void {
   try {
-    await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
+    writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
   } catch (err) {
     throw fsError(err, "write", path);
+  }
+}
+
+function pathExists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -29,21 +29,21 @@ function randomSuffix(): string {
  *
  * @example
  * ```ts
- * await storeFirmware(resolved, "/lib/firmware", "hello.elf-1764400000000-ab12cd34");
+ * storeFirmware(resolved, "/lib/firmware", "hello.elf-1764400000000-ab12cd34");
  * ```
  * @throws {RuntimeError} naming the directory or file and the permission needed.
  */
-export async function storeFirmware(source: ResolvedFile, directory: string, name: string): Promise<string> {
+export function storeFirmware(source: ResolvedFile, directory: string, name: string): string {
   const target = join(directory, name);
   const tmp = join(directory, `.${name}.tmp`);
   let input: Deno.FsFile;
   try {
-    input = await Deno.open(source.hostPath, { read: true });
+    input = Deno.openSync(source.hostPath, { read: true });
   } catch (err) {
     throw fsError(err, "read firmware", source.hostPath);
   }
   try {
-    const info = await input.stat();
+    const info = input.statSync();
     if (!info.isFile || (source.ino !== null && (info.ino !== source.ino || info.dev !== source.dev))) {
       throw new RuntimeError(
         "invalid-config",
@@ -52,7 +52,7 @@ export async function storeFirmware(source: ResolvedFile, directory: string, nam
     }
     let output: Deno.FsFile;
     try {
-      output = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+      output = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o644 });
     } catch (err) {
       throw fsError(
         err,
@@ -62,22 +62,22 @@ export async function storeFirmware(source: ResolvedFile, directory: string, nam
       );
     }
     try {
-      await input.readable.pipeTo(output.writable, { preventClose: true });
-      await output.syncData();
+      copyAll(input, output);
+      output.syncDataSync();
     } finally {
       output.close();
     }
-    await Deno.rename(tmp, target);
+    Deno.renameSync(tmp, target);
     return target;
   } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // never created
+    }
     throw fsError(err, "write firmware", target);
   } finally {
-    try {
-      input.close();
-    } catch {
-      // pipeTo closed it
-    }
+    input.close();
   }
 }
 
@@ -86,13 +86,13 @@ export async function storeFirmware(source: ResolvedFile, directory: string, nam
  *
  * @example
  * ```ts
- * await removeStoredFirmware("/lib/firmware/hello.elf-1764400000000-ab12cd34");
+ * removeStoredFirmware("/lib/firmware/hello.elf-1764400000000-ab12cd34");
  * ```
  * @throws {RuntimeError} naming the file when it cannot be removed.
  */
-export async function removeStoredFirmware(path: string): Promise<void> {
+export function removeStoredFirmware(path: string): void {
   try {
-    await Deno.remove(path);
+    Deno.removeSync(path);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "remove firmware", path);
   }
@@ -120,20 +120,16 @@ export interface FirmwareOwner {
  *
  * @example
  * ```ts
- * await recordFirmwareOwner("/lib/firmware", "hello.elf-1764400000000-ab12cd34",
+ * recordFirmwareOwner("/lib/firmware", "hello.elf-1764400000000-ab12cd34",
  *   { root: "/run/remoteproc-runtime", id: "fw1", path: "/lib/firmware/hello.elf-1764400000000-ab12cd34" });
  * ```
  * @throws {RuntimeError} naming the ledger directory when it cannot be written.
  */
-export async function recordFirmwareOwner(
-  firmwareDir: string,
-  name: string,
-  owner: FirmwareOwner,
-): Promise<void> {
+export function recordFirmwareOwner(firmwareDir: string, name: string, owner: FirmwareOwner): void {
   const dir = join(firmwareDir, FIRMWARE_LEDGER);
   try {
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(join(dir, name), JSON.stringify(owner) + "\n", { mode: 0o600 });
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(join(dir, name), JSON.stringify(owner) + "\n", { mode: 0o600 });
   } catch (err) {
     throw fsError(err, "write firmware ledger in", dir, "the firmware directory must be writable");
   }
@@ -144,14 +140,14 @@ export async function recordFirmwareOwner(
  *
  * @example
  * ```ts
- * await forgetFirmwareOwner("/lib/firmware", "hello.elf-1764400000000-ab12cd34");
+ * forgetFirmwareOwner("/lib/firmware", "hello.elf-1764400000000-ab12cd34");
  * ```
  * @throws {RuntimeError} naming the entry when it cannot be removed.
  */
-export async function forgetFirmwareOwner(firmwareDir: string, name: string): Promise<void> {
+export function forgetFirmwareOwner(firmwareDir: string, name: string): void {
   const path = join(firmwareDir, FIRMWARE_LEDGER, basename(name));
   try {
-    await Deno.remove(path);
+    Deno.removeSync(path);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "remove", path);
   }
@@ -164,19 +160,19 @@ export async function forgetFirmwareOwner(firmwareDir: string, name: string): Pr
  *
  * @example
  * ```ts
- * for (const [name, owner] of await readFirmwareOwners("/lib/firmware")) console.log(name, owner.id);
+ * for (const [name, owner] of readFirmwareOwners("/lib/firmware")) console.log(name, owner.id);
  * ```
  * @throws {RuntimeError} when the ledger directory exists but cannot be read.
  */
-export async function readFirmwareOwners(firmwareDir: string): Promise<Map<string, FirmwareOwner>> {
+export function readFirmwareOwners(firmwareDir: string): Map<string, FirmwareOwner> {
   const dir = join(firmwareDir, FIRMWARE_LEDGER);
   const owners = new Map<string, FirmwareOwner>();
   try {
-    for await (const entry of Deno.readDir(dir)) {
+    for (const entry of Deno.readDirSync(dir)) {
       if (!entry.isFile || !STORED_NAME_PATTERN.test(entry.name)) continue;
       let owner: Partial<FirmwareOwner> | null;
       try {
-        owner = JSON.parse(await Deno.readTextFile(join(dir, entry.name)));
+        owner = JSON.parse(Deno.readTextFileSync(join(dir, entry.name)));
       } catch {
         continue; // being written (a temp file is renamed into place) or removed meanwhile
       }
@@ -192,4 +188,18 @@ export async function readFirmwareOwners(firmwareDir: string): Promise<Map<strin
     if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "read", dir);
   }
   return owners;
+}
+
+/** Copy buffer: large enough that a firmware image of a few MiB takes a handful of system calls. */
+const COPY_CHUNK = 1 << 20;
+
+/** Copies the rest of `input` into `output` (synchronous: no streams machinery, no thread-pool hops). */
+function copyAll(input: Deno.FsFile, output: Deno.FsFile): void {
+  const buffer = new Uint8Array(COPY_CHUNK);
+  while (true) {
+    const n = input.readSync(buffer);
+    if (n === null || n === 0) return;
+    let written = 0;
+    while (written < n) written += output.writeSync(buffer.subarray(written, n));
+  }
 }

@@ -11,7 +11,7 @@ import { join } from "../util/path.ts";
  * @throws {Deno.errors.NotFound} when the directory is gone.
  */
 export async function lockContainer(dir: string): Promise<Disposable> {
-  const file = await Deno.open(join(dir, "lock"), { read: true, write: true, create: true });
+  const file = Deno.openSync(join(dir, "lock"), { read: true, write: true, create: true });
   await file.lock(true);
   return {
     [Symbol.dispose]() {

@@ -34,6 +34,11 @@ export interface ContainerRecord {
   firmware: { path: string; name: string; source: string } | null;
   /** The proxy, once it is ready. */
   proxy: ProcessIdentity | null;
+  /**
+   * The proxy process create started (before it was ready), so a create that dies half-way leaves no proxy
+   * that `delete --force` cannot find.
+   */
+  proxyStarted?: ProcessIdentity | null;
   /** Timings the proxy uses. */
   timings: Timings;
 }

@@ -52,3 +52,57 @@ export async function waitFor<T>(
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** What {@link sleepSync} blocks on: a shared word nobody ever changes. */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Blocks this thread for `ms` milliseconds. For the poll loops of short-lived commands, which have nothing
+ * else to do while they wait: a timer costs a Deno process ~15 ms the first time it is used (the timer
+ * machinery is loaded on demand) and wakes ~2 ms late after that, where this wakes within ~0.1 ms.
+ *
+ * @example
+ * ```ts
+ * sleepSync(1);
+ * ```
+ */
+export function sleepSync(ms: number): void {
+  Atomics.wait(SLEEPER, 0, 0, ms);
+}
+
+/**
+ * The blocking form of {@link waitFor}, for commands (never the proxy, whose event loop must keep turning):
+ * polls `condition` every `intervalMs` (default 1) until it returns a value other than `undefined`/`false`.
+ *
+ * @example
+ * ```ts
+ * const report = waitForSync(() => readBootReport(dir), { timeoutMs: 12_000, what: "the boot report" });
+ * ```
+ * @throws {WaitTimeout} when the deadline passes first.
+ */
+export function waitForSync<T>(condition: () => T | undefined | false, options: WaitOptions): T {
+  const deadline = performance.now() + options.timeoutMs;
+  const interval = options.intervalMs ?? 1;
+  while (true) {
+    const value = condition();
+    if (value !== undefined && value !== false) return value;
+    const left = deadline - performance.now();
+    if (left <= 0) throw new WaitTimeout(options.what ?? "a condition", options.timeoutMs);
+    sleepSync(Math.min(interval, left));
+  }
+}
+
+/**
+ * Resolves after `ms` milliseconds without a timer, for the long-lived proxy: Deno loads its timer machinery
+ * on first use (~15 ms, and ~1.5 MiB of memory an idle proxy would keep), where V8's own Atomics.waitAsync
+ * needs none of it. Something else must keep the event loop alive meanwhile (the proxy's signal listeners).
+ *
+ * @example
+ * ```ts
+ * await pause(100);
+ * ```
+ */
+export function pause(ms: number): Promise<void> {
+  const wait = Atomics.waitAsync(SLEEPER, 0, 0, ms);
+  return wait.async ? wait.value.then(() => {}) : Promise.resolve();
+}
