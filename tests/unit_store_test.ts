@@ -112,6 +112,8 @@ Deno.test("writeFileAtomic writes the whole content, string or bytes, and leaves
   assert.deepEqual(await Deno.readFile(path), big);
   await writeFileAtomic(path, "");
   assert.equal(await Deno.readTextFile(path), "");
+  writeFileAtomic(path, "not flushed", { durable: false });
+  assert.equal(await Deno.readTextFile(path), "not flushed");
   assert.deepEqual(await names(t.root), ["state.json"]);
 });
 
@@ -332,33 +334,44 @@ async function lockIsFree(dir: string): Promise<boolean> {
   return code === 0;
 }
 
-Deno.test("lockContainer serialises holders: the second gets the lock only after the first is disposed", async () => {
+Deno.test("lockContainer serialises holders: another process gets the lock only after it is disposed", async () => {
   await using t = await tempRoot();
-  const dir = await createContainerDir(t.root, "fw1");
-  const events: string[] = [];
-  const first = await lockContainer(dir);
-  events.push("first acquired");
-  const second = lockContainer(dir).then((lock) => {
-    events.push("second acquired");
-    return lock;
-  });
+  const dir = createContainerDir(t.root, "fw1");
+  const marker = join(t.root, "second-acquired");
+  const first = lockContainer(dir);
+  // The second holder is another process (the lock blocks its caller): it writes the marker once it holds it.
+  const lib = new URL("../lib/", import.meta.url).href;
+  const second = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `const { lockContainer } = await import(${JSON.stringify(lib)} + "store/lock.ts");
+       using _lock = lockContainer(Deno.args[0]);
+       Deno.writeTextFileSync(Deno.args[1], "");`,
+      dir,
+      marker,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
   // Another process cannot take it either; running it gives the second waiter ample time to (wrongly) win.
   assert.equal(await lockIsFree(dir), false);
-  assert.deepEqual(events, ["first acquired"], "the second holder is still waiting");
-  events.push("first disposed");
+  assert.equal(await exists(marker), false, "the second holder is still waiting");
   first[Symbol.dispose]();
-  const lock2 = await second;
-  assert.deepEqual(events, ["first acquired", "first disposed", "second acquired"]);
-  assert.equal(await lockIsFree(dir), false, "the second holder has it now");
-  lock2[Symbol.dispose]();
-  assert.equal(await lockIsFree(dir), true, "disposing the last holder frees it");
+  const { code, stderr } = await second.output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.equal(await exists(marker), true, "the second holder got the lock once the first let go");
+  assert.equal(await lockIsFree(dir), true, "its exit freed it");
 });
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
 
 Deno.test("lockContainer: `using` releases the lock at the end of the block", async () => {
   await using t = await tempRoot();
   const dir = await createContainerDir(t.root, "fw1");
   {
-    using _lock = await lockContainer(dir);
+    using _lock = lockContainer(dir);
     assert.equal(await lockIsFree(dir), false);
   }
   assert.equal(await lockIsFree(dir), true);
@@ -367,15 +380,15 @@ Deno.test("lockContainer: `using` releases the lock at the end of the block", as
 Deno.test("lockContainer: disposing twice is harmless", async () => {
   await using t = await tempRoot();
   const dir = await createContainerDir(t.root, "fw1");
-  const lock = await lockContainer(dir);
+  const lock = lockContainer(dir);
   lock[Symbol.dispose]();
   lock[Symbol.dispose]();
-  using _again = await lockContainer(dir);
+  using _again = lockContainer(dir);
 });
 
 Deno.test("lockContainer on a directory that is gone fails with NotFound", async () => {
   await using t = await tempRoot();
-  await assert.rejects(lockContainer(join(t.root, "gone")), Deno.errors.NotFound);
+  assert.throws(() => lockContainer(join(t.root, "gone")), Deno.errors.NotFound);
 });
 
 Deno.test("createContainerDir: the directory appears only once it is filled, and a failed fill leaves nothing", async () => {

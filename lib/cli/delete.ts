@@ -13,7 +13,7 @@ export const deleteCommand: Command = {
   flags: {
     force: { type: "boolean", short: "f", help: "stop a running container first; succeed for an unknown id" },
   },
-  async run(args, ctx) {
-    await deleteContainer(ctx, args.positionals[0], { force: args.flags.force === true });
+  run(args, ctx) {
+    deleteContainer(ctx, args.positionals[0], { force: args.flags.force === true });
   },
 };

@@ -17,7 +17,7 @@ export const killCommand: Command = {
       help: "signal all processes of the container (there is only the proxy)",
     },
   },
-  async run(args, ctx) {
-    await killContainer(ctx, args.positionals[0], args.positionals[1] ?? "SIGTERM");
+  run(args, ctx) {
+    killContainer(ctx, args.positionals[0], args.positionals[1] ?? "SIGTERM");
   },
 };

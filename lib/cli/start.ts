@@ -9,7 +9,7 @@ export const startCommand: Command = {
   example: "remoteproc-runtime start blink",
   arity: [1, 1],
   flags: {},
-  async run(args, ctx) {
-    await startContainer(ctx, args.positionals[0]);
+  run(args, ctx) {
+    startContainer(ctx, args.positionals[0]);
   },
 };

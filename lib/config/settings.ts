@@ -84,7 +84,7 @@ export async function resolveSettings(flags: SettingFlags, env: SettingEnv): Pro
 async function loadConfigFile(path: string, required: boolean): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = Deno.readTextFileSync(path);
   } catch (err) {
     if (!required && err instanceof Deno.errors.NotFound) return {};
     throw fsError(err, "read configuration file", path, required ? "check the --config path" : "");

@@ -20,14 +20,14 @@ export interface ResolvedFile {
  *
  * @example
  * ```ts
- * const fw = await resolveInRootfs("/bundle/rootfs", "hello.elf", "/");
+ * const fw = resolveInRootfs("/bundle/rootfs", "hello.elf", "/");
  * ```
  * @throws {RuntimeError} "invalid-config" when the path does not lead to a regular file in the rootfs.
  */
-export async function resolveInRootfs(rootfs: string, path: string, cwd = "/"): Promise<ResolvedFile> {
+export function resolveInRootfs(rootfs: string, path: string, cwd = "/"): ResolvedFile {
   let rootInfo: Deno.FileInfo;
   try {
-    rootInfo = await Deno.stat(rootfs);
+    rootInfo = Deno.statSync(rootfs);
   } catch (err) {
     throw fsError(
       err,
@@ -43,7 +43,7 @@ export async function resolveInRootfs(rootfs: string, path: string, cwd = "/"): 
     );
   }
   // Follow the rootfs itself once on the host (it is the engine's choice), then never leave it.
-  const root = await Deno.realPath(rootfs);
+  const root = Deno.realPathSync(rootfs);
   const start = path.startsWith("/") ? path : `${cwd.replace(/\/*$/, "")}/${path}`;
   const pending = start.split("/").filter((c) => c !== "" && c !== ".");
   const done: string[] = [];
@@ -58,7 +58,7 @@ export async function resolveInRootfs(rootfs: string, path: string, cwd = "/"): 
     }
     const host = join(root, ...done, part);
     try {
-      info = await Deno.lstat(host);
+      info = Deno.lstatSync(host);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
         throw new RuntimeError(
@@ -76,7 +76,7 @@ export async function resolveInRootfs(rootfs: string, path: string, cwd = "/"): 
           `firmware ${path}: too many levels of symbolic links in the rootfs`,
         );
       }
-      const target = await Deno.readLink(host);
+      const target = Deno.readLinkSync(host);
       if (target.startsWith("/")) done.length = 0;
       pending.unshift(...target.split("/").filter((c) => c !== "" && c !== "."));
       info = undefined;
@@ -91,7 +91,7 @@ export async function resolveInRootfs(rootfs: string, path: string, cwd = "/"): 
     done.push(part);
   }
   const inner = "/" + done.join("/");
-  if (info === undefined) info = await Deno.lstat(join(root, ...done));
+  if (info === undefined) info = Deno.lstatSync(join(root, ...done));
   if (!info.isFile) {
     const kind = info.isDirectory ? "a directory" : "not a regular file";
     throw new RuntimeError(

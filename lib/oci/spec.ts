@@ -41,7 +41,7 @@ export async function loadBundleSpec(bundle: string): Promise<BundleSpec> {
   const path = join(bundle, "config.json");
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(bundle);
+    info = Deno.statSync(bundle);
   } catch (err) {
     throw fsError(err, "open bundle", bundle, "pass an existing bundle directory with --bundle");
   }
@@ -53,7 +53,7 @@ export async function loadBundleSpec(bundle: string): Promise<BundleSpec> {
   }
   let bytes: Uint8Array;
   try {
-    const st = await Deno.stat(path);
+    const st = Deno.statSync(path);
     if (!st.isFile) throw new RuntimeError("invalid-config", `${path} is not a regular file`);
     if (st.size > MAX_CONFIG_BYTES) {
       throw new RuntimeError(
@@ -61,7 +61,7 @@ export async function loadBundleSpec(bundle: string): Promise<BundleSpec> {
         `${path} is ${st.size} bytes; at most ${MAX_CONFIG_BYTES} are accepted`,
       );
     }
-    bytes = await Deno.readFile(path);
+    bytes = Deno.readFileSync(path);
   } catch (err) {
     throw fsError(err, "read", path, "the bundle must contain config.json");
   }

@@ -9,6 +9,7 @@ import {
   readRecord,
   readStartRequest,
 } from "../store/container_store.ts";
+import { lockContainer } from "../store/lock.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import type { RuntimeContext } from "./context.ts";
 import { deriveStatus, type OciStatus } from "./status.ts";
@@ -37,12 +38,7 @@ export interface Container {
  * @throws {RuntimeError} "invalid-id", or "not-found" with "container ID does not exist".
  */
 export function loadContainer(ctx: RuntimeContext, id: string): Container {
-  const dir = containerDir(ctx.root, id);
-  try {
-    Deno.lstatSync(dir);
-  } catch {
-    throw notFound(id);
-  }
+  const dir = existingContainerDir(ctx, id);
   const record = readRecord(dir);
   const proxy = record?.proxy ?? readProxyReady(dir) ?? record?.proxyStarted ?? null;
   const proxyAlive = isAlive(proxy);
@@ -72,4 +68,33 @@ export function loadContainer(ctx: RuntimeContext, id: string): Container {
  */
 export function notFound(id: string): RuntimeError {
   return new RuntimeError("not-found", `container ${id} does not exist`);
+}
+
+/**
+ * Takes the lock of the container `id` in `dir`; a directory removed meanwhile (a racing delete) means the
+ * container does not exist.
+ *
+ * @throws {RuntimeError} "not-found".
+ */
+export function lockExisting(dir: string, id: string): Disposable {
+  try {
+    return lockContainer(dir);
+  } catch {
+    throw notFound(id);
+  }
+}
+
+/**
+ * The directory of the container `id`, which must exist.
+ *
+ * @throws {RuntimeError} "invalid-id", or "not-found" with "container ID does not exist".
+ */
+export function existingContainerDir(ctx: RuntimeContext, id: string): string {
+  const dir = containerDir(ctx.root, id);
+  try {
+    Deno.lstatSync(dir);
+  } catch {
+    throw notFound(id);
+  }
+  return dir;
 }

@@ -117,7 +117,7 @@ async function createWithProxy(
   const undo: (() => void)[] = [() => removeContainerDir(dir)];
   crashPoint("create:after-dir");
   try {
-    using _lock = await lockContainer(dir);
+    using _lock = lockContainer(dir);
     crashPoint("create:after-record");
     if (processor && firmware) {
       claimProcessor(ctx.root, processor.name, id);
@@ -138,7 +138,7 @@ async function createWithProxy(
     crashPoint("create:after-final-record");
     if (pidFile !== undefined) {
       try {
-        writeFileAtomic(pidFile, String(record.proxy.pid));
+        writeFileAtomic(pidFile, String(record.proxy.pid), { durable: false });
       } catch (err) {
         throw fsError(err, "write pid file", pidFile);
       }

@@ -6,7 +6,7 @@ import { forgetFirmwareOwner, removeStoredFirmware } from "../store/firmware_sto
 import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
 import { dirname } from "../util/path.ts";
-import { loadContainer, notFound } from "./container.ts";
+import { existingContainerDir, loadContainer, notFound } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killProxy, stopOwnProcessor, waitForProxyExit } from "./stop.ts";
 
@@ -21,27 +21,27 @@ const PROXY_END_MS = 2_000;
  *
  * @example
  * ```ts
- * await deleteContainer(ctx, "fw1", { force: true });
+ * deleteContainer(ctx, "fw1", { force: true });
  * ```
  * @throws {RuntimeError} "not-found", "invalid-state" (running without force), or why cleanup failed (the
  * state is kept so the delete can be retried).
  */
-export async function deleteContainer(
+export function deleteContainer(
   ctx: RuntimeContext,
   id: string,
   options: { force?: boolean } = {},
-): Promise<void> {
+): void {
   validateContainerId(id);
   let dir: string;
   try {
-    dir = loadContainer(ctx, id).dir;
+    dir = existingContainerDir(ctx, id);
   } catch (err) {
     if (options.force && err instanceof RuntimeError && err.code === "not-found") return;
     throw err;
   }
   let lock: Disposable;
   try {
-    lock = await lockContainer(dir);
+    lock = lockContainer(dir);
   } catch {
     if (options.force) return; // deleted by someone else meanwhile
     throw notFound(id);

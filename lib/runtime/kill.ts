@@ -1,9 +1,8 @@
 import { RuntimeError } from "../errors.ts";
 import { parseSignal, signalAction } from "../process/signals.ts";
 import { requestStop } from "../store/container_store.ts";
-import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
-import { loadContainer, notFound } from "./container.ts";
+import { existingContainerDir, loadContainer, lockExisting } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killProxy, stopOwnProcessor, waitForProxyExit } from "./stop.ts";
 
@@ -17,12 +16,12 @@ const STOP_MARGIN_MS = 2_000;
  *
  * @example
  * ```ts
- * await killContainer(ctx, "fw1", "TERM");
+ * killContainer(ctx, "fw1", "TERM");
  * ```
  * @throws {RuntimeError} for an unknown or unsupported signal, a container that is not running, or a stop that
  * did not complete.
  */
-export async function killContainer(ctx: RuntimeContext, id: string, signalText = "SIGTERM"): Promise<void> {
+export function killContainer(ctx: RuntimeContext, id: string, signalText = "SIGTERM"): void {
   const signal = parseSignal(signalText);
   const action = signalAction(signal);
   if (action === "unsupported") {
@@ -31,9 +30,8 @@ export async function killContainer(ctx: RuntimeContext, id: string, signalText 
       `signal ${signal.name} is not supported for a remote processor; use TERM or INT to stop it gracefully, or KILL to stop it at once`,
     );
   }
-  const first = loadContainer(ctx, id);
   // A delete racing with this call may remove the directory first: then the container does not exist.
-  using _lock = await lockContainer(first.dir).catch(() => Promise.reject(notFound(id)));
+  using _lock = lockExisting(existingContainerDir(ctx, id), id);
   const c = loadContainer(ctx, id);
   if (c.status !== "created" && c.status !== "running") {
     throw new RuntimeError(

@@ -1,3 +1,4 @@
+import { orUndefined } from "../errors.ts";
 import type { RuntimeContext } from "./context.ts";
 import { createContainer, type CreateOptions } from "./create.ts";
 import { deleteContainer } from "./delete.ts";
@@ -17,9 +18,9 @@ import type { ContainerRecord } from "../store/record.ts";
 export async function runContainer(ctx: RuntimeContext, options: CreateOptions): Promise<ContainerRecord> {
   const record = await createContainer(ctx, options);
   try {
-    await startContainer(ctx, options.id);
+    startContainer(ctx, options.id);
   } catch (err) {
-    await deleteContainer(ctx, options.id, { force: true }).catch(() => {});
+    orUndefined(() => deleteContainer(ctx, options.id, { force: true }));
     throw err;
   }
   return record;

@@ -1,6 +1,7 @@
 import { join, resolve } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import { PROCESSOR_ANNOTATION } from "../oci/spec.ts";
+import { tempSuffix } from "../util/atomic.ts";
 
 /** The processor name the template carries, to be replaced by a real one. */
 export const TEMPLATE_PROCESSOR = "CHANGE-ME";
@@ -42,7 +43,7 @@ export function templateSpec(): {
 export async function writeSpecTemplate(bundle: string): Promise<string> {
   const dir = resolve(bundle);
   const path = join(dir, "config.json");
-  const tmp = join(dir, `.config.json.tmp-${crypto.randomUUID().slice(0, 8)}`);
+  const tmp = join(dir, `.config.json.tmp-${tempSuffix()}`);
   try {
     await Deno.writeTextFile(tmp, JSON.stringify(templateSpec(), null, 2) + "\n", {
       createNew: true,

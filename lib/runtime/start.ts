@@ -1,10 +1,9 @@
 import { RuntimeError } from "../errors.ts";
 import { isAlive, processStartTime } from "../process/proc.ts";
 import { markStartRequested, readBootReport } from "../store/container_store.ts";
-import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
 import { sleepSync } from "../util/wait.ts";
-import { loadContainer, notFound } from "./container.ts";
+import { existingContainerDir, loadContainer, lockExisting } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 
 /** Extra time `start` gives the proxy beyond the boot timeout before it gives up waiting. */
@@ -18,14 +17,13 @@ const START_POLL_MS = 1;
  *
  * @example
  * ```ts
- * await startContainer(ctx, "fw1");
+ * startContainer(ctx, "fw1");
  * ```
  * @throws {RuntimeError} "invalid-state" unless created; "device"/"timeout" with the reason the boot failed.
  */
-export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
-  const first = loadContainer(ctx, id);
+export function startContainer(ctx: RuntimeContext, id: string): void {
   // A delete racing with this call may remove the directory first: then the container does not exist.
-  using _lock = await lockContainer(first.dir).catch(() => Promise.reject(notFound(id)));
+  using _lock = lockExisting(existingContainerDir(ctx, id), id);
   const c = loadContainer(ctx, id);
   switch (c.status) {
     case "created":

@@ -1,6 +1,6 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic.ts";
-import { delay, waitFor } from "../util/wait.ts";
+import { waitFor } from "../util/wait.ts";
 
 /** The eight strings a kernel's remoteproc `state` attribute can read (enum order). */
 export type KernelState =
@@ -51,7 +51,7 @@ export interface ProcessorSpec {
   bootDelayMs?: number;
   /** The boot fails: the state goes back to "offline". */
   failBoot?: boolean;
-  /** The boot succeeds, then the processor crashes at the next poll (recovery rules apply). */
+  /** The boot succeeds, then the processor crashes 50 ms later (recovery rules apply). */
   crashOnBoot?: boolean;
   /** Kernel recovery enabled (default true). */
   recovery?: boolean;
@@ -232,6 +232,9 @@ interface Processor {
  * await sim.waitForState("dsp0", "running");
  * ```
  */
+/** How long a processor with crashOnBoot shows "running" before it crashes. */
+const CRASH_AFTER_BOOT_MS = 50;
+
 export class Simulator implements AsyncDisposable {
   /** Root of the fake host tree. */
   readonly dir: string;
@@ -242,6 +245,8 @@ export class Simulator implements AsyncDisposable {
   #lock: Promise<unknown> = Promise.resolve();
   #closed = false;
   #loop: Promise<void> = Promise.resolve();
+  /** Ends the loop's current wait early (set while it waits). */
+  #wake: (() => void) | undefined;
   #error: unknown;
 
   private constructor(options: SimulatorOptions) {
@@ -270,12 +275,12 @@ export class Simulator implements AsyncDisposable {
     await Deno.mkdir(params, { recursive: true });
     await Deno.mkdir(join(sim.dir, "lib/firmware"), { recursive: true });
     if (custom !== undefined) await Deno.mkdir(custom, { recursive: true });
-    await writeFileAtomic(join(params, "path"), `${custom ?? ""}\n`);
+    writeFileAtomic(join(params, "path"), `${custom ?? ""}\n`, { durable: false });
     for (const [index, spec] of options.processors.entries()) {
       if (sim.#processors.has(spec.name)) throw new Error(`duplicate processor name: ${spec.name}`);
       const dir = join(sim.dir, "sys/class/remoteproc", `remoteproc${index}`);
       await Deno.mkdir(dir, { recursive: true });
-      await writeFileAtomic(join(dir, "name"), `${spec.name}\n`, { mode: 0o444 });
+      writeFileAtomic(join(dir, "name"), `${spec.name}\n`, { mode: 0o444, durable: false });
       const view: KernelView = {
         state: spec.state ?? "offline",
         firmware: spec.firmware ?? `rproc-${spec.name}-fw`,
@@ -455,6 +460,7 @@ export class Simulator implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#wake?.();
     await this.#loop;
     if (this.#error !== undefined) {
       const error = this.#error;
@@ -486,7 +492,7 @@ export class Simulator implements AsyncDisposable {
   }
 
   /** Runs `fn` with no loop step or other action in between. */
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  #exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
     const result = this.#lock.then(fn);
     this.#lock = result.catch(() => {});
     return result;
@@ -498,34 +504,73 @@ export class Simulator implements AsyncDisposable {
   }
 
   async #run(): Promise<void> {
+    const watcher = this.#watchWrites();
     try {
       while (!this.#closed) {
         for (const p of this.#processors.values()) await this.#exclusive(() => this.#step(p));
-        await delay(this.#pollMs);
+        if (this.#closed) break;
+        // The next step comes after pollMs (timers: boot delays, crashes), or at once when a file changes.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.#pollMs);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
       }
     } catch (error) {
       this.#error = error;
+    } finally {
+      try {
+        watcher?.close();
+      } catch {
+        // closed already
+      }
     }
   }
 
+  /**
+   * Wakes the loop whenever a file in a processor directory changes (inotify), so a write is handled at
+   * once, as the kernel would, instead of at the next poll. Without a watch (inotify limits) the loop only
+   * polls.
+   */
+  #watchWrites(): Deno.FsWatcher | undefined {
+    let watcher: Deno.FsWatcher;
+    try {
+      watcher = Deno.watchFs([...this.#processors.values()].map((p) => p.dir), { recursive: false });
+    } catch {
+      return undefined;
+    }
+    (async () => {
+      try {
+        for await (const _ of watcher) this.#wake?.();
+      } catch {
+        // closed
+      }
+    })();
+    return watcher;
+  }
+
   /** One poll of one processor: handle writes, fire a due timer, apply `change`, rewrite what differs. */
-  async #step(p: Processor, change?: (p: Processor) => void): Promise<void> {
+  #step(p: Processor, change?: (p: Processor) => void): void {
     const written: [Attribute, string][] = [];
     // Read in reverse of the handling order: a writer that sets firmware and then state has always finished
     // the firmware write by the time its state write is seen, so both are handled in the same poll.
     for (const attr of [...ATTRIBUTES].reverse()) {
-      const content = await Deno.readTextFile(join(p.dir, attr));
+      // Synchronous reads and writes throughout a step: it reacts in well under a millisecond, as a kernel would.
+      const content = Deno.readTextFileSync(join(p.dir, attr));
       // Empty: a writer truncated the file and has not written yet.
       if (content !== "" && content.trim() !== p.shown[attr]) written.unshift([attr, content]);
     }
     // The kernel finishes a start before it handles the next write.
-    if (written.length > 0 && p.pending?.kind === "boot") await this.#fire(p, p.pending);
+    if (written.length > 0 && p.pending?.kind === "boot") this.#fire(p, p.pending);
     for (const [attr, content] of written) {
       const value = content.trim();
       p.writes.push(`${attr}=${value}`);
       p.shown[attr] = value;
       const r = react(p.view, attr, content, {
-        firmwareFound: attr !== "firmware" && await this.#firmwareFound(p.view.firmware),
+        firmwareFound: attr !== "firmware" && this.#firmwareFound(p.view.firmware),
         failBoot: p.spec.failBoot ?? false,
         crashOnBoot: p.spec.crashOnBoot ?? false,
         readOnly: p.spec.readOnly ?? false,
@@ -539,22 +584,24 @@ export class Simulator implements AsyncDisposable {
         this.#log(`${p.spec.name}: ${label} -> ${result}${r.error ? ` (${r.error})` : ""}`);
       }
     }
-    if (p.pending !== undefined && p.pending.at <= performance.now()) await this.#fire(p, p.pending);
+    if (p.pending !== undefined && p.pending.at <= performance.now()) this.#fire(p, p.pending);
     change?.(p);
-    await this.#sync(p);
+    this.#sync(p);
   }
 
-  async #fire(p: Processor, pending: Pending): Promise<void> {
+  #fire(p: Processor, pending: Pending): void {
     p.pending = undefined;
     if (pending.kind === "boot") {
       p.view = { ...p.view, state: pending.outcome === "offline" ? "offline" : "running" };
-      // Crash one poll later, so that "running" is visible for a moment.
-      if (pending.outcome === "crashed") p.pending = { kind: "crash", at: performance.now() };
+      // Crash a moment later, so that "running" is seen first (the boot succeeds, then the firmware dies).
+      if (pending.outcome === "crashed") {
+        p.pending = { kind: "crash", at: performance.now() + CRASH_AFTER_BOOT_MS };
+      }
       this.#log(`${p.spec.name}: start -> ${p.view.state}`);
     } else if (pending.kind === "crash") {
       this.#crashNow(p);
       this.#log(`${p.spec.name}: running -> crashed`);
-    } else if (p.view.state === "crashed" && p.view.recovery && await this.#firmwareFound(p.view.firmware)) {
+    } else if (p.view.state === "crashed" && p.view.recovery && this.#firmwareFound(p.view.firmware)) {
       p.view = { ...p.view, state: "running" };
       this.#log(`${p.spec.name}: crashed -> running (recovery)`);
     }
@@ -568,25 +615,26 @@ export class Simulator implements AsyncDisposable {
   }
 
   /** Rewrites, atomically, every file whose content differs from what the kernel shows. */
-  async #sync(p: Processor): Promise<void> {
+  #sync(p: Processor): void {
     // State last: whoever sees the new state also sees the firmware and recovery files that go with it.
     for (const attr of ["firmware", "recovery", "state"] as const) {
       // A fake tree keeps the word "start" until the boot is over.
       const want = attr === "state" && p.pending?.kind === "boot" ? "start" : shownValue(p.view, attr);
       if (p.shown[attr] === want) continue;
-      await writeFileAtomic(join(p.dir, attr), `${want}\n`, { mode: this.#mode(p) });
+      // Not flushed to disk: a fake sysfs has nothing to keep, and a flush would delay every reaction.
+      writeFileAtomic(join(p.dir, attr), `${want}\n`, { mode: this.#mode(p), durable: false });
       p.shown[attr] = want;
     }
   }
 
   /** Whether the firmware loader would find `name`: custom path, D/lib/firmware/updates, D/lib/firmware. */
-  async #firmwareFound(name: string): Promise<boolean> {
+  #firmwareFound(name: string): boolean {
     if (name === "" || name.split("/").includes("..")) return false;
-    const param = await Deno.readTextFile(join(this.dir, "sys/module/firmware_class/parameters/path"));
+    const param = Deno.readTextFileSync(join(this.dir, "sys/module/firmware_class/parameters/path"));
     const dirs = [param.trim(), join(this.dir, "lib/firmware/updates"), join(this.dir, "lib/firmware")];
     for (const dir of dirs.filter((d) => d !== "")) {
       try {
-        if ((await Deno.stat(join(dir, name))).isFile) return true;
+        if (Deno.statSync(join(dir, name)).isFile) return true;
       } catch {
         // Not there (or unreadable): the loader tries the next directory.
       }

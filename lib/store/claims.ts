@@ -1,5 +1,6 @@
 import { join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
+import { tempSuffix } from "../util/atomic.ts";
 
 const CLAIMS = ".claims";
 
@@ -23,7 +24,7 @@ export function claimProcessor(root: string, processor: string, id: string): voi
   const path = claimPath(root, processor);
   try {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const tmp = join(dir, `.${crypto.randomUUID()}`);
+    const tmp = join(dir, `.${tempSuffix()}`);
     Deno.writeTextFileSync(tmp, id, { mode: 0o600 });
     try {
       for (let attempt = 0; attempt < 3; attempt++) {

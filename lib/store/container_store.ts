@@ -2,7 +2,7 @@ import { join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import { validateContainerId } from "../oci/container_id.ts";
 import type { ProcessIdentity } from "../process/proc.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { tempSuffix, writeFileAtomic } from "../util/atomic.ts";
 import type { BootReport, ContainerRecord } from "./record.ts";
 import { isoTimestamp } from "../util/time.ts";
 
@@ -68,7 +68,7 @@ export function createContainerDir(
       `container with given ID already exists: ${id}; choose another id or delete it first`,
     );
   if (pathExists(dir)) throw exists();
-  const tmp = join(root, `.new-${crypto.randomUUID()}`);
+  const tmp = join(root, `.new-${tempSuffix()}`);
   try {
     Deno.mkdirSync(tmp, { mode: 0o700 });
     // Never empty: rename(2) may replace an empty directory, but never one with a file in it.
@@ -248,7 +248,7 @@ function readJson<T>(path: string): T | undefined {
 
 function writeJson(path: string, value: unknown): void {
   try {
-    writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
+    writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n", { mode: 0o600, durable: false });
   } catch (err) {
     throw fsError(err, "write", path);
   }
