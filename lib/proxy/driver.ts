@@ -178,7 +178,8 @@ function watchRequests(dir: string, pollMs: number, tools: DriverTools): Deno.Fs
   }
   (async () => {
     try {
-      for await (const _ of watcher) look();
+      // Reads of the directory's files (by `state`, say) raise "access" events: only a change is a reason.
+      for await (const event of watcher) if (event.kind !== "access") look();
     } catch {
       // the watch broke (its directory was removed, or it was closed): look again below
     }

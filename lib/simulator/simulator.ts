@@ -232,6 +232,9 @@ interface Processor {
  * await sim.waitForState("dsp0", "running");
  * ```
  */
+/** With a watch on the files, how long the loop sleeps when no timer is pending (a missed event's bound). */
+const IDLE_STEP_MS = 100;
+
 /** How long a processor with crashOnBoot shows "running" before it crashes. */
 const CRASH_AFTER_BOOT_MS = 50;
 
@@ -509,9 +512,11 @@ export class Simulator implements AsyncDisposable {
       while (!this.#closed) {
         for (const p of this.#processors.values()) await this.#exclusive(() => this.#step(p));
         if (this.#closed) break;
-        // The next step comes after pollMs (timers: boot delays, crashes), or at once when a file changes.
+        // The next step comes at once when a file changes, else when a timer is due (boot delay, crash,
+        // recovery); without a watch, every pollMs.
+        const wait = watcher ? this.#untilDue() : this.#pollMs;
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.#pollMs);
+          const timer = setTimeout(resolve, wait);
           this.#wake = () => {
             clearTimeout(timer);
             resolve();
@@ -530,6 +535,15 @@ export class Simulator implements AsyncDisposable {
     }
   }
 
+  /** Milliseconds until the earliest pending timer of any processor, at most {@link IDLE_STEP_MS}. */
+  #untilDue(): number {
+    let wait = IDLE_STEP_MS;
+    for (const p of this.#processors.values()) {
+      if (p.pending !== undefined) wait = Math.min(wait, Math.max(0, p.pending.at - performance.now()));
+    }
+    return wait;
+  }
+
   /**
    * Wakes the loop whenever a file in a processor directory changes (inotify), so a write is handled at
    * once, as the kernel would, instead of at the next poll. Without a watch (inotify limits) the loop only
@@ -544,7 +558,8 @@ export class Simulator implements AsyncDisposable {
     }
     (async () => {
       try {
-        for await (const _ of watcher) this.#wake?.();
+        // Reads (its own included) raise "access" events: only a change is a reason to look.
+        for await (const event of watcher) if (event.kind !== "access") this.#wake?.();
       } catch {
         // closed
       }
