@@ -7,6 +7,8 @@ import {
   PROXY_V8_FLAGS,
   selfCommand,
 } from "../lib/process/self_exec.ts";
+import { COMMAND_MODULES } from "../lib/cli/main.ts";
+import { COMPILE_TARGETS, compileArgs } from "../lib/dev/compile.ts";
 
 const PROJECT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -91,4 +93,20 @@ Deno.test("selfCommand: the deno run command it builds really starts the runtime
   assert.equal(code, 0, new TextDecoder().decode(stderr));
   const version = JSON.parse(await Deno.readTextFile(join(PROJECT, "deno.json"))).version;
   assert.match(new TextDecoder().decode(stdout), new RegExp(`version ${version.replaceAll(".", "\\.")}`));
+});
+
+Deno.test("deno compile embeds every command module, each imported through a computed specifier", async () => {
+  const args = compileArgs(COMPILE_TARGETS[0]);
+  const included = args.flatMap((arg, i) => args[i - 1] === "--include" ? [arg] : []);
+  assert.deepEqual(included, COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`));
+  // Each is a real command module, and every command module of lib/cli is listed.
+  const root = new URL("../", import.meta.url);
+  for (const path of included) assert.ok((await Deno.stat(new URL(path, root))).isFile, path);
+  const source = await Deno.readTextFile(new URL("lib/cli/main.ts", root));
+  const loaded = [...source.matchAll(/load<typeof import\("\.\/(\w+)\.ts"\)>\("(\w+)"\)/g)];
+  assert.ok(loaded.length >= COMMAND_MODULES.length - 1, `found ${loaded.length} loads`);
+  for (const [, typed, name] of loaded) {
+    assert.equal(typed, name, "the type and the module loaded are the same file");
+    assert.ok((COMMAND_MODULES as readonly string[]).includes(name), `${name} is listed for deno compile`);
+  }
 });

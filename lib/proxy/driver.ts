@@ -21,6 +21,7 @@ import {
   transition,
 } from "./machine.ts";
 import { isoTimestamp } from "../util/time.ts";
+import { pathExists } from "../util/fs.ts";
 
 const SIGNALS = [START_SIGNAL, "SIGTERM", "SIGINT"] as const;
 /** While running, the container's directory is checked once every this many polls (the watcher's back-up). */
@@ -274,15 +275,6 @@ function perform(
     case "arm-recovery":
       pause(timings.recoveryGraceMs).then(() => tools.closed() || push({ type: "recovery-expired" }));
       return;
-  }
-}
-
-function pathExists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

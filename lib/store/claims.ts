@@ -1,6 +1,7 @@
 import { join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import { tempSuffix } from "../util/atomic.ts";
+import { pathExists } from "../util/fs.ts";
 
 const CLAIMS = ".claims";
 
@@ -36,7 +37,7 @@ export function claimProcessor(root: string, processor: string, id: string): voi
         }
         const holder = claimHolder(root, processor);
         if (holder === id) return;
-        if (holder !== undefined && exists(join(root, holder))) {
+        if (holder !== undefined && pathExists(join(root, holder))) {
           throw new RuntimeError(
             "exists",
             `remote processor ${processor} is already in use by container ${holder}; ` +
@@ -104,14 +105,5 @@ export function releaseClaim(root: string, processor: string, id: string): void 
  */
 export function liveClaimHolder(root: string, processor: string): string | undefined {
   const holder = claimHolder(root, processor);
-  return holder !== undefined && exists(join(root, holder)) ? holder : undefined;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return holder !== undefined && pathExists(join(root, holder)) ? holder : undefined;
 }

@@ -5,6 +5,7 @@ import type { ProcessIdentity } from "../process/proc.ts";
 import { tempSuffix, writeFileAtomic } from "../util/atomic.ts";
 import type { BootReport, ContainerRecord } from "./record.ts";
 import { isoTimestamp } from "../util/time.ts";
+import { pathExists } from "../util/fs.ts";
 
 const RECORD = "state.json";
 const PROXY = "proxy.json";
@@ -251,14 +252,5 @@ function writeJson(path: string, value: unknown): void {
     writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n", { mode: 0o600, durable: false });
   } catch (err) {
     throw fsError(err, "write", path);
-  }
-}
-
-function pathExists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
