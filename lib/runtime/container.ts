@@ -1,14 +1,7 @@
 import { orUndefined, RuntimeError } from "../errors.ts";
 import { isAlive, type ProcessIdentity } from "../process/proc.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
-import {
-  containerDir,
-  readBootReport,
-  readExitReport,
-  readProxyReady,
-  readRecord,
-  readStartRequest,
-} from "../store/container_store.ts";
+import { containerDir, type ContainerFiles, readContainerFiles } from "../store/container_store.ts";
 import { lockContainer } from "../store/lock.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -38,13 +31,18 @@ export interface Container {
  * @throws {RuntimeError} "invalid-id", or "not-found" with "container ID does not exist".
  */
 export function loadContainer(ctx: RuntimeContext, id: string): Container {
-  const dir = existingContainerDir(ctx, id);
-  const record = readRecord(dir);
-  const proxy = record?.proxy ?? readProxyReady(dir) ?? record?.proxyStarted ?? null;
+  const dir = containerDir(ctx.root, id);
+  let files: ContainerFiles;
+  try {
+    files = readContainerFiles(dir);
+  } catch (err) {
+    if (err instanceof RuntimeError) throw err;
+    throw notFound(id);
+  }
+  const { record, startRequest: started, bootReport: booted } = files;
+  const proxy = record?.proxy ?? files.proxyReady ?? record?.proxyStarted ?? null;
   const proxyAlive = isAlive(proxy);
-  const exited = orUndefined(() => readExitReport(dir)) !== undefined;
-  const started = orUndefined(() => readStartRequest(dir));
-  const booted = orUndefined(() => readBootReport(dir));
+  const exited = files.exitReport !== undefined;
   const processor = record?.processor;
   const status = deriveStatus({
     creatorAlive: record === undefined ? false : isAlive(record.creator),

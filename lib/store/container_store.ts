@@ -229,6 +229,50 @@ export function listContainerIds(root: string): string[] {
   return ids.sort();
 }
 
+/** Everything a container directory holds, as read at one moment (undefined: absent). */
+export interface ContainerFiles {
+  record?: ContainerRecord;
+  proxyReady?: ProcessIdentity;
+  startRequest?: StartRequest;
+  /** Ignored when corrupt, like the other reports below. */
+  bootReport?: BootReport;
+  exitReport?: { code: number; at: string };
+  stopRequest?: StopRequest;
+}
+
+/**
+ * Reads every file of the container directory `dir` that exists, after listing it once: a probe of a
+ * missing file costs a thrown error (the first one of a process ~1 ms), and most of these files are missing
+ * most of the time. A corrupt record or readiness report is an error; a corrupt request or report reads as
+ * absent.
+ *
+ * @example
+ * ```ts
+ * const { record, bootReport } = readContainerFiles(dir);
+ * ```
+ * @throws {Deno.errors.NotFound} when the directory does not exist; {@link RuntimeError} "invalid-state".
+ */
+export function readContainerFiles(dir: string): ContainerFiles {
+  const names = new Set<string>();
+  for (const entry of Deno.readDirSync(dir)) names.add(entry.name);
+  const strict = <T>(name: string) => names.has(name) ? readJson<T>(join(dir, name)) : undefined;
+  const lenient = <T>(name: string) => {
+    try {
+      return strict<T>(name);
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    record: strict<ContainerRecord>(RECORD),
+    proxyReady: strict<ProcessIdentity>(PROXY),
+    startRequest: lenient<StartRequest>(START_REQUESTED),
+    bootReport: lenient<BootReport>(BOOT),
+    exitReport: lenient<{ code: number; at: string }>(EXIT_REPORT),
+    stopRequest: lenient<StopRequest>(STOP_REQUESTED),
+  };
+}
+
 function readJson<T>(path: string): T | undefined {
   let text: string;
   try {
