@@ -197,7 +197,7 @@ function startProxy(ctx: RuntimeContext, dir: string, creator: ProcessIdentity):
   }).spawn();
 }
 
-/** Waits until the proxy `child` reports that its signal listeners and its watch are in place. */
+/** Waits until the proxy `child` reports that its signal listeners are in place. */
 async function proxyReady(
   ctx: RuntimeContext,
   dir: string,
