@@ -156,3 +156,21 @@ for (const phase of ["created", "running"] as const) {
     }
   });
 }
+
+Deno.test("a second create of an existing id fails and leaves the container, its proxy and no other", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }, { name: "m4" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  const readyBefore = await Deno.readTextFile(join(f.root, "fw1", "proxy.json"));
+  const [original] = await f.proxyPids();
+  const again = await f.cli(["create", "--bundle", await f.bundle({ processor: "m4" }), "fw1"]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /container with given ID already exists: fw1/);
+  // The proxy the second create started saw a record it did not write, never reported ready, and is gone.
+  assert.equal(await Deno.readTextFile(join(f.root, "fw1", "proxy.json")), readyBefore);
+  assert.deepEqual(await f.proxyPids(), [original]);
+  assert.deepEqual(f.sim.writes("m4"), []);
+  await ok(f, ["start", "fw1"]);
+  assert.equal((await status(f, "fw1")).status, "running");
+  await ok(f, ["delete", "--force", "fw1"]);
+  await assertNothingLeft(f);
+});

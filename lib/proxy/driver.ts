@@ -112,10 +112,19 @@ const RECORD_WAIT_MS = 60_000;
  * appears later, all at once (its directory is renamed into place already filled). Only the record written
  * by `creator` (the create that started this proxy: same pid and start time) is the one: the directory of
  * another container with the same id is never adopted. Returns undefined once the creator is gone (create
- * failed or was killed, maybe before this process was even up) or after {@link RECORD_WAIT_MS}.
+ * failed or was killed, maybe before this process was even up) or after `waitMs`.
+ *
+ * @example
+ * ```ts
+ * const record = ownRecord("/run/remoteproc-runtime/fw1", { pid: 4242, startTime: "81234" });
+ * ```
  */
-function ownRecord(dir: string, creator: ProcessIdentity): ContainerRecord | undefined {
-  const deadline = performance.now() + RECORD_WAIT_MS;
+export function ownRecord(
+  dir: string,
+  creator: ProcessIdentity,
+  waitMs = RECORD_WAIT_MS,
+): ContainerRecord | undefined {
+  const deadline = performance.now() + waitMs;
   while (performance.now() < deadline) {
     const record = orUndefined(() => readRecord(dir));
     if (record && record.creator.pid === creator.pid && record.creator.startTime === creator.startTime) {
@@ -179,8 +188,7 @@ function watchRequests(dir: string, pollMs: number, tools: DriverTools): Deno.Fs
   }
   (async () => {
     try {
-      // Reads of the directory's files (by `state`, say) raise "access" events: only a change is a reason.
-      for await (const event of watcher) if (event.kind !== "access") look();
+      for await (const _ of watcher) look();
     } catch {
       // the watch broke (its directory was removed, or it was closed): look again below
     }

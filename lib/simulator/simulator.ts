@@ -558,8 +558,7 @@ export class Simulator implements AsyncDisposable {
     }
     (async () => {
       try {
-        // Reads (its own included) raise "access" events: only a change is a reason to look.
-        for await (const event of watcher) if (event.kind !== "access") this.#wake?.();
+        for await (const _ of watcher) this.#wake?.();
       } catch {
         // closed
       }
