@@ -510,3 +510,22 @@ Deno.test("a running container whose state directory is removed does not leave i
   await ok(f, ["cleanup"]);
   await assertNothingLeft(f);
 });
+
+Deno.test("the proxy also takes signals: SIGUSR2 starts it, SIGTERM stops it, as the request files do", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  const pid = (await state(f, "fw1")).pid as number;
+  Deno.kill(pid, "SIGUSR2");
+  await f.sim.waitForState("dsp0", "running", 10_000);
+  await waitFor(async () => (await state(f, "fw1")).status === "running", {
+    timeoutMs: 10_000,
+    what: "state to read running after SIGUSR2",
+  });
+  Deno.kill(pid, "SIGTERM");
+  await waitForExit(pid);
+  assert.equal(await f.sim.state("dsp0"), "offline");
+  assert.equal(await proxyExitCode(f, "fw1"), EXIT.stoppedOnRequest);
+  assert.equal((await state(f, "fw1")).status, "stopped");
+  await ok(f, ["delete", "fw1"]);
+  await assertNothingLeft(f);
+});

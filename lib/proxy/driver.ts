@@ -3,6 +3,7 @@ import { isAlive, type ProcessIdentity, processStartTime } from "../process/proc
 import { bootProcessor, stopProcessor } from "../remoteproc/control.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
 import {
+  markStartRequested,
   readRecord,
   readStartRequest,
   readStopRequest,
@@ -64,7 +65,11 @@ export async function runProxy(
     wake?.();
   };
   const handlers = SIGNALS.map((signal) => {
-    const handler = () => push({ type: "signal", signal });
+    // A start signal is turned into the request `start` would have written, so that `state` reads the same
+    // either way; the watch then starts the container from that file, once.
+    const handler = signal === START_SIGNAL
+      ? () => requestStartFromSignal(dir, log)
+      : () => push({ type: "signal", signal });
     Deno.addSignalListener(signal, handler);
     return { signal, handler };
   });
@@ -100,6 +105,15 @@ export async function runProxy(
     closed = true;
     orUndefined(() => watcher?.close());
     for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
+  }
+}
+
+/** Writes the start request on behalf of whoever sent the start signal, unless there is one already. */
+function requestStartFromSignal(dir: string, log: (message: string) => void): void {
+  try {
+    if (readStartRequest(dir) === undefined) markStartRequested(dir, null);
+  } catch (err) {
+    log(`cannot record the start requested by ${START_SIGNAL}: ${errorMessage(err)}`);
   }
 }
 
