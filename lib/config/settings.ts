@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from "../util/path.ts";
+import { pathListed } from "../util/fs.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import type { Timings } from "../store/record.ts";
 
@@ -82,6 +83,7 @@ export async function resolveSettings(flags: SettingFlags, env: SettingEnv): Pro
 }
 
 async function loadConfigFile(path: string, required: boolean): Promise<Record<string, unknown>> {
+  if (!required && !pathListed(path)) return {};
   let text: string;
   try {
     text = Deno.readTextFileSync(path);

@@ -45,7 +45,8 @@ export function loadContainer(ctx: RuntimeContext, id: string): Container {
   const exited = files.exitReport !== undefined;
   const processor = record?.processor;
   const status = deriveStatus({
-    creatorAlive: record === undefined ? false : isAlive(record.creator),
+    // Only read when it decides the status (no proxy recorded): a dead creator's /proc entry is a thrown error.
+    creatorAlive: record !== undefined && !record.proxy && isAlive(record.creator),
     proxyRecorded: Boolean(record?.proxy),
     proxyAlive,
     exitReported: exited,

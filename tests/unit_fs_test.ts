@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { pathExists, pathListed } from "../lib/util/fs.ts";
+
+Deno.test("pathListed and pathExists agree on files, directories, missing names and missing directories", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "unit-fs-" });
+  try {
+    await Deno.mkdir(join(dir, "sub"));
+    await Deno.writeTextFile(join(dir, "sub", "file"), "x");
+    await Deno.symlink(join(dir, "nowhere"), join(dir, "dangling"));
+    const cases: [string, boolean][] = [
+      ["/", true],
+      [dir, true],
+      [join(dir, "sub"), true],
+      [join(dir, "sub", "file"), true],
+      [join(dir, "dangling"), true],
+      [join(dir, "sub", "missing"), false],
+      [join(dir, "missing", "file"), false],
+      [join(dir, "sub", "file", "below-a-file"), true], // not listable: left to the read that follows
+    ];
+    for (const [path, listed] of cases) assert.equal(pathListed(path), listed, path);
+    for (const [path, listed] of cases.slice(0, -1)) assert.equal(pathExists(path), listed, path);
+    assert.equal(pathExists(join(dir, "sub", "file", "below-a-file")), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
