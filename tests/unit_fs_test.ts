@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { pidListed } from "../lib/process/proc.ts";
 import { pathExists, pathListed } from "../lib/util/fs.ts";
 
 Deno.test("pathListed and pathExists agree on files, directories, missing names and missing directories", async () => {
@@ -24,4 +25,12 @@ Deno.test("pathListed and pathExists agree on files, directories, missing names 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("pidListed: this process is listed in /proc, a reaped child is not", async () => {
+  assert.equal(pidListed(Deno.pid), true);
+  const child = new Deno.Command("true").spawn();
+  const pid = child.pid;
+  await child.status;
+  assert.equal(pidListed(pid), false);
 });

@@ -1,5 +1,5 @@
 import { orUndefined, RuntimeError } from "../errors.ts";
-import { isAlive, type ProcessIdentity } from "../process/proc.ts";
+import { isAlive, pidListed, type ProcessIdentity } from "../process/proc.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
 import { containerDir, type ContainerFiles, readContainerFiles } from "../store/container_store.ts";
 import { lockContainer } from "../store/lock.ts";
@@ -41,8 +41,9 @@ export function loadContainer(ctx: RuntimeContext, id: string): Container {
   }
   const { record, startRequest: started, bootReport: booted } = files;
   const proxy = record?.proxy ?? files.proxyReady ?? record?.proxyStarted ?? null;
-  const proxyAlive = isAlive(proxy);
   const exited = files.exitReport !== undefined;
+  // A proxy that reported its exit is usually gone: then /proc's listing answers without a thrown error.
+  const proxyAlive = exited && proxy !== null && !pidListed(proxy.pid) ? false : isAlive(proxy);
   const processor = record?.processor;
   const status = deriveStatus({
     // Only read when it decides the status (no proxy recorded): a dead creator's /proc entry is a thrown error.

@@ -66,7 +66,8 @@ export function deleteContainer(
     if (c.status === "created") orUndefined(() => requestStop(c.dir, "SIGTERM"));
     orUndefined(() => waitForProxyExit(id, c.proxy, PROXY_END_MS));
   }
-  killProxy(id, c.proxy);
+  // A proxy found dead above stays dead (its identity includes its start time): no need to look again.
+  killProxy(id, c.proxyAlive ? c.proxy : null);
   crashPoint("delete:after-proxy-killed");
   stopOwnProcessor(c.record);
   crashPoint("delete:after-processor-stopped");

@@ -118,7 +118,7 @@ export function writeRecord(dir: string, record: ContainerRecord): void {
 
 /** Reads the identity the proxy wrote when it became ready. */
 export function readProxyReady(dir: string): ProcessIdentity | undefined {
-  return readJson<ProcessIdentity>(join(dir, PROXY));
+  return readListed<ProcessIdentity>(dir, PROXY);
 }
 
 /** Written by the proxy once its signal listeners are in place. */
@@ -128,7 +128,7 @@ export function writeProxyReady(dir: string, identity: ProcessIdentity): void {
 
 /** Reads the proxy's report on its boot attempt. */
 export function readBootReport(dir: string): BootReport | undefined {
-  return readJson<BootReport>(join(dir, BOOT));
+  return readListed<BootReport>(dir, BOOT);
 }
 
 /** Written by the proxy after its boot attempt. */
@@ -143,7 +143,7 @@ export function writeExitReport(dir: string, code: number): void {
 
 /** The proxy's exit code, once it has exited on its own terms. */
 export function readExitReport(dir: string): { code: number; at: string } | undefined {
-  return readJson<{ code: number; at: string }>(join(dir, EXIT_REPORT));
+  return readListed<{ code: number; at: string }>(dir, EXIT_REPORT);
 }
 
 /** A `start` request: when, and by which process. */
@@ -271,6 +271,27 @@ export function readContainerFiles(dir: string): ContainerFiles {
     exitReport: lenient<{ code: number; at: string }>(EXIT_REPORT),
     stopRequest: lenient<StopRequest>(STOP_REQUESTED),
   };
+}
+
+/**
+ * Reads the JSON file `name` of `dir` if the directory lists it. For the files commands poll for (the
+ * readiness, boot and exit reports), which are usually not there yet: a missing file then costs no thrown
+ * error (the first one of a Deno process costs it about 1 ms).
+ */
+function readListed<T>(dir: string, name: string): T | undefined {
+  let listed = false;
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (entry.name === name) {
+        listed = true;
+        break;
+      }
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw fsError(err, "read", dir);
+  }
+  return listed ? readJson<T>(join(dir, name)) : undefined;
 }
 
 function readJson<T>(path: string): T | undefined {
