@@ -1,3 +1,5 @@
+import { dirHas } from "../util/fs.ts";
+
 /** A process identified beyond its pid: the pid plus its start time, so a reused pid is never mistaken. */
 export interface ProcessIdentity {
   pid: number;
@@ -76,11 +78,9 @@ export function signalIfAlive(
  * ```
  */
 export function pidListed(pid: number): boolean {
-  const name = String(pid);
   try {
-    for (const entry of Deno.readDirSync("/proc")) if (entry.name === name) return true;
+    return dirHas("/proc", String(pid));
   } catch {
     return true; // cannot tell: let the /proc read decide
   }
-  return false;
 }

@@ -1,7 +1,8 @@
 import { orUndefined, RuntimeError } from "../errors.ts";
 import { validateContainerId } from "../oci/container_id.ts";
 import { releaseClaim } from "../store/claims.ts";
-import { containerDir, removeContainerDir, requestStop } from "../store/container_store.ts";
+import { removeContainerDir, requestStop } from "../store/container_store.ts";
+import { pathExists } from "../util/fs.ts";
 import { forgetFirmwareOwner, removeStoredFirmware } from "../store/firmware_store.ts";
 import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
@@ -47,10 +48,8 @@ export function deleteContainer(
     throw notFound(id);
   }
   using _lock = lock;
-  try {
-    Deno.lstatSync(containerDir(ctx.root, id));
-  } catch {
-    if (options.force) return;
+  if (!pathExists(dir)) {
+    if (options.force) return; // deleted by someone else while this waited for the lock
     throw notFound(id);
   }
   const c = loadContainer(ctx, id);

@@ -1,7 +1,7 @@
 import { join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import { tempSuffix } from "../util/atomic.ts";
-import { pathExists } from "../util/fs.ts";
+import { pathExists, removeIfPresent, removeQuietly } from "../util/fs.ts";
 
 const CLAIMS = ".claims";
 
@@ -48,11 +48,7 @@ export function claimProcessor(root: string, processor: string, id: string): voi
       }
       throw new RuntimeError("exists", `remote processor ${processor} is being claimed by another container`);
     } finally {
-      try {
-        Deno.removeSync(tmp);
-      } catch {
-        // already gone
-      }
+      removeQuietly(tmp);
     }
   } catch (err) {
     throw fsError(err, "claim processor in", dir);
@@ -87,11 +83,7 @@ export function claimHolder(root: string, processor: string): string | undefined
 export function releaseClaim(root: string, processor: string, id: string): void {
   const path = claimPath(root, processor);
   if (claimHolder(root, processor) !== id) return;
-  try {
-    Deno.removeSync(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "remove", path);
-  }
+  removeIfPresent(path, "remove");
 }
 
 /**

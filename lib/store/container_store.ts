@@ -5,7 +5,7 @@ import type { ProcessIdentity } from "../process/proc.ts";
 import { tempSuffix, writeFileAtomic } from "../util/atomic.ts";
 import type { BootReport, ContainerRecord } from "./record.ts";
 import { isoTimestamp } from "../util/time.ts";
-import { pathExists } from "../util/fs.ts";
+import { dirHas, pathExists, removeQuietly } from "../util/fs.ts";
 
 const RECORD = "state.json";
 const PROXY = "proxy.json";
@@ -77,11 +77,7 @@ export function createContainerDir(
     fill?.(tmp);
     Deno.renameSync(tmp, dir);
   } catch (err) {
-    try {
-      Deno.removeSync(tmp, { recursive: true });
-    } catch {
-      // nothing was created, or the error below says why
-    }
+    removeQuietly(tmp, { recursive: true });
     const code = (err as { code?: string }).code;
     if (err instanceof Deno.errors.AlreadyExists || code === "ENOTEMPTY" || code === "EEXIST") throw exists();
     throw fsError(err, "create", dir, "the state root must be writable (see --root)");
@@ -279,14 +275,9 @@ export function readContainerFiles(dir: string): ContainerFiles {
  * error (the first one of a Deno process costs it about 1 ms).
  */
 function readListed<T>(dir: string, name: string): T | undefined {
-  let listed = false;
+  let listed: boolean;
   try {
-    for (const entry of Deno.readDirSync(dir)) {
-      if (entry.name === name) {
-        listed = true;
-        break;
-      }
-    }
+    listed = dirHas(dir, name);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw fsError(err, "read", dir);

@@ -2,6 +2,7 @@ import { basename, join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import type { ResolvedFile } from "../oci/rootfs.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { removeIfPresent, removeQuietly } from "../util/fs.ts";
 
 /** Pattern of the names the runtime gives stored firmware copies: `<original>-<ms timestamp>-<8 hex>`. */
 export const STORED_NAME_PATTERN = /^(.+)-(\d{13,})-([0-9a-f]{8})$/;
@@ -70,11 +71,7 @@ export function storeFirmware(source: ResolvedFile, directory: string, name: str
     Deno.renameSync(tmp, target);
     return target;
   } catch (err) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // never created
-    }
+    removeQuietly(tmp);
     throw fsError(err, "write firmware", target);
   } finally {
     input.close();
@@ -91,11 +88,7 @@ export function storeFirmware(source: ResolvedFile, directory: string, name: str
  * @throws {RuntimeError} naming the file when it cannot be removed.
  */
 export function removeStoredFirmware(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "remove firmware", path);
-  }
+  removeIfPresent(path, "remove firmware");
 }
 
 /**
@@ -146,11 +139,7 @@ export function recordFirmwareOwner(firmwareDir: string, name: string, owner: Fi
  */
 export function forgetFirmwareOwner(firmwareDir: string, name: string): void {
   const path = join(firmwareDir, FIRMWARE_LEDGER, basename(name));
-  try {
-    Deno.removeSync(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "remove", path);
-  }
+  removeIfPresent(path, "remove");
 }
 
 /**

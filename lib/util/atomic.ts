@@ -1,3 +1,4 @@
+import { removeQuietly } from "./fs.ts";
 import { basename, dirname, join } from "./path.ts";
 
 /**
@@ -37,14 +38,6 @@ export function writeFileAtomic(
   } catch (err) {
     removeQuietly(tmp);
     throw err;
-  }
-}
-
-function removeQuietly(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch {
-    // already gone, or the error that matters is being thrown
   }
 }
 
