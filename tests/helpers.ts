@@ -168,13 +168,25 @@ export async function storedCopies(f: Fixture): Promise<string[]> {
   );
 }
 
-/** Live processes whose command line is a proxy under this fixture's state root. */
+/**
+ * What follows "--" in the command line of proxy `pid` (`... proxy CREATOR -- ARGS`): the command line of the
+ * create that started it. Undefined when `pid` is not a proxy (or is gone).
+ */
+export async function proxyCreateArgs(pid: number): Promise<string[] | undefined> {
+  const args = (await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "")).split("\0");
+  const at = args.indexOf("proxy");
+  if (at < 0 || !/^\d+:\d+$/.test(args[at + 1] ?? "") || args[at + 2] !== "--") return undefined;
+  return args.slice(at + 3, -1);
+}
+
+/** Live proxies started by a create under this fixture's state root (its --root). */
 export async function proxiesUnder(f: Fixture): Promise<number[]> {
   const found: number[] = [];
   for await (const e of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
-    const cmdline = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
-    if (cmdline.includes(`proxy\0${f.root}/`) && await pidRunning(Number(e.name))) found.push(Number(e.name));
+    const args = await proxyCreateArgs(Number(e.name));
+    if (!args || !(args.includes(f.root) || args.includes(`--root=${f.root}`))) continue;
+    if (await pidRunning(Number(e.name))) found.push(Number(e.name));
   }
   return found;
 }

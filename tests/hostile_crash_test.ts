@@ -21,6 +21,7 @@ import {
   makeFixture,
   pidRunning,
   proxiesUnder,
+  proxyCreateArgs,
   storedCopies,
 } from "./helpers.ts";
 
@@ -178,8 +179,7 @@ async function proxyEndsOnItsOwn(f: Fixture, id: string): Promise<void> {
   const ours = async () => {
     const found: number[] = [];
     for (const pid of await proxiesUnder(f)) {
-      const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
-      if (cmdline.includes(`proxy\0${join(f.root, id)}\0`)) found.push(pid);
+      if ((await proxyCreateArgs(pid))?.at(-1) === id) found.push(pid);
     }
     return found;
   };

@@ -8,6 +8,7 @@ import {
   selfCommand,
 } from "../lib/process/self_exec.ts";
 import { COMMAND_MODULES } from "../lib/cli/main.ts";
+import { ENTRY_MODULES } from "../main.ts";
 import { COMPILE_TARGETS, compileArgs } from "../lib/dev/compile.ts";
 
 const PROJECT = fileURLToPath(new URL("..", import.meta.url));
@@ -22,7 +23,7 @@ Deno.test("selfCommand: a compiled file runs itself, with no arguments of its ow
   assert.deepEqual(self, { command: "/usr/bin/remoteproc-runtime", args: [] });
 });
 
-Deno.test("selfCommand: under deno run it runs deno with the permissions, V8 flags, config and main.ts", () => {
+Deno.test("selfCommand: under deno run it runs deno with the permissions, V8 flags, no config and main.ts", () => {
   const main = "/opt/remoteproc runtime/main.ts";
   const self = selfCommand({
     standalone: false,
@@ -36,8 +37,7 @@ Deno.test("selfCommand: under deno run it runs deno with the permissions, V8 fla
     "--no-prompt",
     ...PROXY_PERMISSIONS,
     `--v8-flags=${PROXY_V8_FLAGS}`,
-    "--config",
-    "/opt/remoteproc runtime/deno.json",
+    "--no-config",
     "/opt/remoteproc runtime/main.ts",
   ]);
   // The script comes last: whatever follows it ("proxy", the container directory) is the runtime's.
@@ -52,12 +52,11 @@ Deno.test("selfCommand: under deno run the proxy gets --allow-all, the only set 
   assert.equal(args.filter((a) => a.startsWith("--v8-flags=")).length, 1);
 });
 
-Deno.test("selfCommand: a main module that is not a file is passed as is, without --config", () => {
+Deno.test("selfCommand: a main module that is not a file is passed as is", () => {
   const url = "https://example.com/remoteproc-runtime/main.ts";
   const self = selfCommand({ standalone: false, execPath: "/usr/bin/deno", mainModule: url });
   assert.equal(self.command, "/usr/bin/deno");
   assert.equal(self.args.at(-1), url);
-  assert.ok(!self.args.includes("--config"));
   assert.ok(self.args.includes(`--v8-flags=${PROXY_V8_FLAGS}`));
 });
 
@@ -95,10 +94,17 @@ Deno.test("selfCommand: the deno run command it builds really starts the runtime
   assert.match(new TextDecoder().decode(stdout), new RegExp(`version ${version.replaceAll(".", "\\.")}`));
 });
 
-Deno.test("deno compile embeds every command module, each imported through a computed specifier", async () => {
+Deno.test("deno compile embeds every module imported through a computed specifier (main.ts's, the commands')", async () => {
   const args = compileArgs(COMPILE_TARGETS[0]);
   const included = args.flatMap((arg, i) => args[i - 1] === "--include" ? [arg] : []);
-  assert.deepEqual(included, COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`));
+  assert.deepEqual(included, [...ENTRY_MODULES, ...COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`)]);
+  const main = await Deno.readTextFile(new URL("../main.ts", import.meta.url));
+  const entries = [...main.matchAll(/load<typeof import\("\.\/([\w/]+\.ts)"\)>\("([\w/]+\.ts)"\)/g)];
+  assert.equal(entries.length, ENTRY_MODULES.length);
+  for (const [, typed, path] of entries) {
+    assert.equal(typed, path, "the type and the module loaded are the same file");
+    assert.ok((ENTRY_MODULES as readonly string[]).includes(path), `${path} is listed for deno compile`);
+  }
   // Each is a real command module, and every command module of lib/cli is listed.
   const root = new URL("../", import.meta.url);
   for (const path of included) assert.ok((await Deno.stat(new URL(path, root))).isFile, path);

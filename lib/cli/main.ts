@@ -4,8 +4,9 @@ import { RuntimeError } from "../errors.ts";
 import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import { type Command, commandHelp, parseCommandArgs } from "./command.ts";
-import { ProxyExit } from "./proxy_exit.ts";
 import { isoTimestamp } from "../util/time.ts";
+import { type GlobalFlags, splitGlobalFlags } from "./globals.ts";
+import type { SpawnedChild } from "../process/spawn.ts";
 
 /** Where a CLI run writes. */
 export interface CliIo {
@@ -34,7 +35,6 @@ export const COMMAND_MODULES = [
   "spec",
   "features",
   "unsupported",
-  "proxy",
 ] as const;
 type CommandModule = typeof COMMAND_MODULES[number];
 
@@ -105,22 +105,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     }]),
   ),
 };
-const HIDDEN: Record<string, () => Promise<Command>> = {
-  proxy: async () => (await load<typeof import("./proxy.ts")>("proxy")).proxyCommand,
-};
-
-interface GlobalFlags {
-  root?: string;
-  hostRoot?: string;
-  config?: string;
-  log?: string;
-  logFormat: "text" | "json";
-  help: boolean;
-  version: boolean;
-}
-
-const VALUE_FLAGS = ["root", "host-root", "config", "log", "log-format", "rootless", "criu"];
-const BOOLEAN_FLAGS = ["debug", "systemd-cgroup", "help", "version"];
 
 /**
  * Runs the command line `argv` and returns the exit code: 0 on success, 1 with one line on stderr on any
@@ -130,8 +114,10 @@ const BOOLEAN_FLAGS = ["debug", "systemd-cgroup", "help", "version"];
  * ```ts
  * Deno.exit(await runCli(["--root", "/tmp/r", "state", "fw1"]));
  * ```
+ * `proxy` is a proxy main.ts started for this create (or run) before loading anything (see earlyProxy);
+ * create starts one itself without it.
  */
-export async function runCli(argv: string[], io: CliIo = STD_IO): Promise<number> {
+export async function runCli(argv: string[], io: CliIo = STD_IO, proxy?: SpawnedChild): Promise<number> {
   // Filled as the flags are read, so an error in a later global flag still reaches an earlier --log.
   const globals: GlobalFlags = { logFormat: "text", help: false, version: false };
   try {
@@ -159,11 +145,10 @@ export async function runCli(argv: string[], io: CliIo = STD_IO): Promise<number
       return 0;
     }
     const args = parseCommandArgs(command, rest);
-    const ctx = command.needsContext === false ? ({} as RuntimeContext) : await buildContext(globals);
+    const ctx = command.needsContext === false ? ({} as RuntimeContext) : await buildContext(globals, proxy);
     await command.run(args, ctx, { out: io.stdout });
     return 0;
   } catch (err) {
-    if (err instanceof ProxyExit) return err.code;
     const message = err instanceof RuntimeError ? err.message : `internal error: ${describe(err)}`;
     io.stderr(message);
     if (globals.log) appendLog(globals.log, globals.logFormat, message);
@@ -174,78 +159,18 @@ export async function runCli(argv: string[], io: CliIo = STD_IO): Promise<number
 async function loadCommand(name: string): Promise<Command> {
   const entry = COMMANDS[name];
   if (entry) return await entry.load();
-  const hidden = HIDDEN[name];
-  if (hidden) return await hidden();
   throw new RuntimeError(
     "usage",
     `unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(", ")} (see --help)`,
   );
 }
 
-async function buildContext(globals: GlobalFlags): Promise<RuntimeContext> {
+async function buildContext(globals: GlobalFlags, proxy: SpawnedChild | undefined): Promise<RuntimeContext> {
   const settings = await resolveSettings(
     { root: globals.root, hostRoot: globals.hostRoot, config: globals.config },
     { uid: Deno.uid(), xdgRuntimeDir: Deno.env.get("XDG_RUNTIME_DIR"), cwd: Deno.cwd() },
   );
-  return { ...settings, self: selfCommand(currentSelfExecInfo()), cwd: Deno.cwd() };
-}
-
-/** Reads the global flags (before the command) into `globals`; returns the command and its arguments. */
-function splitGlobalFlags(argv: string[], globals: GlobalFlags): { rest: string[] } {
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith("-") || arg === "-") break;
-    if (arg === "--") {
-      i++;
-      break;
-    }
-    if (arg === "-h") {
-      globals.help = true;
-      continue;
-    }
-    if (arg === "-v") {
-      globals.version = true;
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = arg.replace(/^--?/, "").slice(0, eq < 0 ? undefined : eq - arg.match(/^--?/)![0].length);
-    if (BOOLEAN_FLAGS.includes(name)) {
-      if (name === "help") globals.help = true;
-      if (name === "version") globals.version = true;
-      continue;
-    }
-    if (!VALUE_FLAGS.includes(name)) {
-      throw new RuntimeError(
-        "usage",
-        `unknown global flag ${arg.split("=")[0]}; accepted: ${
-          [...VALUE_FLAGS, ...BOOLEAN_FLAGS].map((f) => `--${f}`).join(", ")
-        }`,
-      );
-    }
-    let value: string;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      if (i + 1 >= argv.length) throw new RuntimeError("usage", `global flag --${name} needs a value`);
-      value = argv[++i];
-    }
-    if (name === "root") globals.root = nonEmpty(name, value);
-    else if (name === "host-root") globals.hostRoot = nonEmpty(name, value);
-    else if (name === "config") globals.config = nonEmpty(name, value);
-    else if (name === "log") globals.log = value === "" ? undefined : value;
-    else if (name === "log-format") {
-      if (value !== "text" && value !== "json") {
-        throw new RuntimeError("usage", `--log-format must be text or json, not ${JSON.stringify(value)}`);
-      }
-      globals.logFormat = value;
-    }
-  }
-  return { rest: argv.slice(i) };
-}
-
-function nonEmpty(flag: string, value: string): string {
-  if (value === "") throw new RuntimeError("usage", `--${flag} needs a non-empty value`);
-  return value;
+  return { ...settings, self: selfCommand(currentSelfExecInfo()), cwd: Deno.cwd(), proxy };
 }
 
 function appendLog(path: string, format: "text" | "json", message: string): void {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { COMMAND_MODULES } from "../cli/main.ts";
+import { ENTRY_MODULES } from "../../main.ts";
 import { PROXY_PERMISSIONS, PROXY_V8_FLAGS } from "../process/self_exec.ts";
 
 /** One compiled file: the Rust target triple deno compiles for, and the file it writes (relative to the project). */
@@ -41,7 +42,7 @@ export const COMPILE_TARGETS: readonly CompileTarget[] = [
 /**
  * The `deno compile` arguments for one target. The permissions and V8 flags are the ones the `deno run` form
  * of self re-execution uses ({@link PROXY_PERMISSIONS}, {@link PROXY_V8_FLAGS}), so both forms behave alike.
- * The lazily imported command modules are string-literal imports, which deno compile embeds without --include.
+ * The modules imported through computed specifiers (main.ts's and the commands') are passed with --include.
  *
  * @example
  * ```ts
@@ -60,9 +61,11 @@ export function compileArgs(target: CompileTarget): string[] {
     target.output,
     `--v8-flags=${PROXY_V8_FLAGS}`,
     ...PROXY_PERMISSIONS,
-    // Each command's module is imported through a computed specifier (see lib/cli/main.ts), which the
-    // compiler cannot follow by itself.
-    ...COMMAND_MODULES.flatMap((name) => ["--include", `lib/cli/${name}.ts`]),
+    // main.ts's modules and each command's module are imported through computed specifiers (see main.ts and
+    // lib/cli/main.ts), which the compiler cannot follow by itself.
+    ...[...ENTRY_MODULES, ...COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`)].flatMap((
+      path,
+    ) => ["--include", path]),
     "main.ts",
   ];
 }

@@ -1,3 +1,6 @@
+import { processStartTime } from "./proc.ts";
+import { spawnDetached, type SpawnedChild, type SpawnOptions } from "./spawn.ts";
+
 /** What decides how the runtime re-executes itself. */
 export interface SelfExecInfo {
   /** `Deno.build.standalone`: true inside a `deno compile`d file. */
@@ -32,28 +35,43 @@ export const PROXY_V8_FLAGS = "--max-semi-space-size=1";
 
 /**
  * How to run this program again: the compiled file runs itself; under `deno run` it runs
- * `deno run <permissions> [--config deno.json] main.ts`.
+ * `deno run <permissions> --no-config main.ts`. The proxy needs no configuration file: its modules import
+ * nothing through the import map, and reading deno.json and deno.lock would only slow its start-up.
  *
  * @example
  * ```ts
  * const self = selfCommand({ standalone: Deno.build.standalone, execPath: Deno.execPath(), mainModule: Deno.mainModule });
- * new Deno.Command(self.command, { args: [...self.args, "proxy", dir, creator] });
+ * startProxy(self, Deno.args);
  * ```
  */
 export function selfCommand(info: SelfExecInfo): SelfCommand {
   if (info.standalone) return { command: info.execPath, args: [] };
   const args = ["run", "--quiet", "--no-prompt", ...PROXY_PERMISSIONS, `--v8-flags=${PROXY_V8_FLAGS}`];
-  if (info.mainModule.startsWith("file:")) {
-    // URL arithmetic, not node:path/node:url: a `node:` import costs every command ~25 ms of start-up.
-    args.push(
-      "--config",
-      filePath(new URL("deno.json", info.mainModule)),
-      filePath(new URL(info.mainModule)),
-    );
-  } else {
-    args.push(info.mainModule);
-  }
+  // URL arithmetic, not node:path/node:url: a `node:` import costs every command ~25 ms of start-up.
+  args.push(
+    "--no-config",
+    info.mainModule.startsWith("file:") ? filePath(new URL(info.mainModule)) : info.mainModule,
+  );
   return { command: info.execPath, args };
+}
+
+/**
+ * Starts the proxy of a container this process is creating: `SELF proxy PID:START -- ARGS`, where PID:START
+ * identifies this process (the proxy adopts only the record it writes, and ends if it dies first) and ARGS,
+ * this process's own command line, only tells `ps` readers which create started it. The proxy learns its
+ * container directory from its standard input ({@link SpawnedChild.send}), so it can be started before
+ * that directory is known: before the command's modules are even loaded (see main.ts).
+ *
+ * @example
+ * ```ts
+ * const proxy = startProxy(selfCommand(currentSelfExecInfo()), Deno.args);
+ * await proxy.send("/run/remoteproc-runtime/fw1");
+ * ```
+ * @throws Error when the program cannot be started.
+ */
+export function startProxy(self: SelfCommand, args: string[], options: SpawnOptions = {}): SpawnedChild {
+  const creator = `${Deno.pid}:${processStartTime(Deno.pid) ?? ""}`;
+  return spawnDetached(self.command, [...self.args, "proxy", creator, "--", ...args], options);
 }
 
 /**

@@ -7,7 +7,6 @@ import { type ProcessIdentity, processStartTime } from "../process/proc.ts";
 import { findProcessor, firmwareDirectory, type Processor, readAttribute } from "../remoteproc/sysfs.ts";
 import { claimProcessor, releaseClaim } from "../store/claims.ts";
 import {
-  containerDir,
   createContainerDir,
   ensureStateRoot,
   readProxyReady,
@@ -26,6 +25,8 @@ import type { ContainerRecord } from "../store/record.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { crashPoint } from "../util/crash_point.ts";
 import { sleepSync } from "../util/wait.ts";
+import { startProxy } from "../process/self_exec.ts";
+import type { SpawnedChild } from "../process/spawn.ts";
 import type { RuntimeContext } from "./context.ts";
 import { isoTimestamp } from "../util/time.ts";
 
@@ -43,9 +44,10 @@ export interface CreateOptions {
  * firmware copy, waits until the proxy is ready, writes the state and the pid file. Any failure kills the
  * proxy and undoes every step already done, leaving nothing behind.
  *
- * The proxy is started first because its start-up (a whole Deno process) is the longest step: it runs while
- * this process checks the bundle and copies the firmware, then waits for the record this create writes (it
- * adopts no other: see runProxy).
+ * The proxy is started first because its start-up (a whole Deno process) is the longest step: main.ts starts
+ * it before this module even loads (ctx.proxy; see lib/cli/early.ts), or this function does. Its start-up
+ * runs while this process checks the bundle and copies the firmware; it is sent its container directory
+ * once the record is written there, and adopts no other record (see runProxy).
  *
  * @example
  * ```ts
@@ -55,17 +57,19 @@ export interface CreateOptions {
  */
 export async function createContainer(ctx: RuntimeContext, options: CreateOptions): Promise<ContainerRecord> {
   const { id } = options;
-  validateContainerId(id);
-  const bundle = resolve(ctx.cwd, options.bundle);
-  const pidFile = options.pidFile === undefined ? undefined : resolve(ctx.cwd, options.pidFile);
-  const creator = { pid: Deno.pid, startTime: processStartTime(Deno.pid) ?? "" };
-  const proxy = startProxy(ctx, containerDir(ctx.root, id), creator);
+  let proxy = ctx.proxy;
   try {
+    validateContainerId(id);
+    const bundle = resolve(ctx.cwd, options.bundle);
+    const pidFile = options.pidFile === undefined ? undefined : resolve(ctx.cwd, options.pidFile);
+    const creator = { pid: Deno.pid, startTime: processStartTime(Deno.pid) ?? "" };
+    // What follows "--" in the proxy's command line only tells `ps` readers what it is for.
+    proxy ??= startProxy(ctx.self, ["--root", ctx.root, "create", id]);
     const record = await createWithProxy(ctx, { id, bundle, pidFile }, creator, proxy);
-    proxy.unref();
+    proxy.release();
     return record;
   } catch (err) {
-    await killChild(proxy);
+    await proxy?.kill();
     throw err;
   }
 }
@@ -74,7 +78,7 @@ async function createWithProxy(
   ctx: RuntimeContext,
   { id, bundle, pidFile }: CreateOptions,
   creator: ProcessIdentity,
-  proxy: Deno.ChildProcess,
+  proxy: SpawnedChild,
 ): Promise<ContainerRecord> {
   const spec = await loadBundleSpec(bundle);
   let firmware: ResolvedFile | undefined;
@@ -116,6 +120,8 @@ async function createWithProxy(
   const dir = createContainerDir(ctx.root, id, (tmp) => writeRecord(tmp, record));
   const undo: (() => void)[] = [() => removeContainerDir(dir)];
   crashPoint("create:after-dir");
+  // The proxy reads its record now, and reports ready while the firmware is copied.
+  await proxy.send(dir);
   try {
     using _lock = lockContainer(dir);
     crashPoint("create:after-record");
@@ -146,7 +152,7 @@ async function createWithProxy(
     return record;
   } catch (err) {
     // The proxy goes first: it must not see (and react to) the steps being undone.
-    await killChild(proxy);
+    await proxy.kill();
     for (const step of undo.reverse()) orUndefined(step);
     throw err;
   }
@@ -175,41 +181,18 @@ function checkProcessorFree(processor: Processor): void {
   );
 }
 
-/**
- * Spawns the proxy for the container directory `dir`, detached in its own session, with this process's
- * stdout and stderr (the container log). It waits for the record of `creator` (this process) before it
- * does anything, and ends by itself if this process dies first.
- */
-function startProxy(ctx: RuntimeContext, dir: string, creator: ProcessIdentity): Deno.ChildProcess {
-  const { command, args } = withInheritedFdsClosed(ctx.self.command, [
-    ...ctx.self.args,
-    "proxy",
-    dir,
-    `${creator.pid}:${creator.startTime}`,
-  ]);
-  return new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "inherit",
-    stderr: "inherit",
-    detached: true,
-    cwd: "/",
-  }).spawn();
-}
-
 /** Waits until the proxy `child` reports that its signal listeners are in place. */
 async function proxyReady(
   ctx: RuntimeContext,
   dir: string,
-  child: Deno.ChildProcess,
+  child: SpawnedChild,
 ): Promise<ProcessIdentity> {
   const deadline = performance.now() + ctx.timings.readyTimeoutMs;
   while (true) {
     const ready = orUndefined(() => readProxyReady(dir));
     if (ready && ready.pid === child.pid) return ready;
-    // An exited child is a zombie until its status is collected: not alive either way.
-    if (processStartTime(child.pid) === undefined) {
-      const { code } = await child.status;
+    const code = await child.exitCode();
+    if (code !== undefined) {
       throw new RuntimeError(
         "internal",
         `the proxy exited with code ${code} before it was ready; its output above says why`,
@@ -226,40 +209,10 @@ async function proxyReady(
 }
 
 /** The identity (pid and start time) of `child`, or null once it has exited. */
-function childIdentity(child: Deno.ChildProcess): ProcessIdentity | null {
+function childIdentity(child: SpawnedChild): ProcessIdentity | null {
   const startTime = processStartTime(child.pid);
   return startTime === undefined ? null : { pid: child.pid, startTime };
 }
 
-/** Kills the proxy `child` (if it still runs) and collects its exit status, so no process is left behind. */
-async function killChild(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGKILL");
-  } catch {
-    // already gone
-  }
-  await child.status;
-}
-
 /** How often create looks for the proxy's readiness report. */
 const READY_POLL_MS = 1;
-
-/** The shell that closes inherited descriptors before the proxy runs; absent on the rare image without one. */
-const SHELL = "/bin/sh";
-
-/**
- * Runs `command` through `/bin/sh` closing descriptors 3 to 9 first. Engines hand `create` descriptors the
- * proxy must not keep (containerd's shim passes its listening socket as fd 3, not close-on-exec), and Deno
- * cannot close a raw descriptor itself. Descriptors Deno opened are close-on-exec already.
- */
-function withInheritedFdsClosed(command: string, args: string[]): { command: string; args: string[] } {
-  try {
-    if (!Deno.statSync(SHELL).isFile) return { command, args };
-  } catch {
-    return { command, args };
-  }
-  return {
-    command: SHELL,
-    args: ["-c", 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec "$0" "$@"', command, ...args],
-  };
-}

@@ -1,0 +1,36 @@
+/**
+ * Starting a create's proxy before anything else loads. A proxy is a whole Deno process, the longest step of
+ * a create; started first thing in main.ts, its start-up runs while create loads its modules and checks the
+ * bundle, instead of after.
+ * @module
+ */
+import { type GlobalFlags, splitGlobalFlags } from "./globals.ts";
+import { currentSelfExecInfo, selfCommand, startProxy } from "../process/self_exec.ts";
+import type { SpawnedChild } from "../process/spawn.ts";
+
+/** The commands that create a container, and so start a proxy. */
+const CREATING = ["create", "run"];
+
+/**
+ * Starts the proxy for the command line `argv` when its command creates a container, else returns
+ * undefined. Whatever goes wrong here (a bad global flag, a proxy that cannot start) is left for the
+ * command to find and report: it runs as if no proxy had been started.
+ *
+ * @example
+ * ```ts
+ * const proxy = earlyProxy(Deno.args);
+ * const code = await runCli(Deno.args, undefined, proxy);
+ * await proxy?.kill(); // unless create kept it
+ * ```
+ */
+export function earlyProxy(argv: string[]): SpawnedChild | undefined {
+  try {
+    const globals: GlobalFlags = { logFormat: "text", help: false, version: false };
+    const [command, ...rest] = splitGlobalFlags(argv, globals).rest;
+    if (globals.help || globals.version || !CREATING.includes(command)) return undefined;
+    if (rest.includes("--help") || rest.includes("-h")) return undefined;
+    return startProxy(selfCommand(currentSelfExecInfo()), argv);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Starting the proxy: a detached child (its own session) that reads one line, the container directory, on
+ * its standard input. Two ways, one behaviour:
+ *
+ * - posix_spawn(3) through Deno's FFI: about 5 ms in a fresh process (opening libc and binding the calls);
+ * - `Deno.Command` where FFI is not available (no libc.so.6, or no FFI permission): about 15 ms, since the
+ *   first use of `Deno.Command` loads Deno's process and stream code (6-7 ms) and a detached child is forked
+ *   (the whole process copied) instead of spawned (6-7 ms), plus a /bin/sh that closes inherited descriptors.
+ *
+ * `create` pays this on its critical path (the proxy's start-up is the longest step of a create), which is
+ * why the faster way exists. Both are unit-tested (tests/unit_spawn_test.ts).
+ * @module
+ */
+import { processStartTime } from "./proc.ts";
+
+/** A started child that waits for one line on its standard input. */
+export interface SpawnedChild {
+  readonly pid: number;
+  /** How it was started: "posix_spawn" (FFI) or "Deno.Command". */
+  readonly via: "posix_spawn" | "Deno.Command";
+  /** Writes `line` and a newline to the child's standard input and closes it; a child already gone is ignored. */
+  send(line: string): Promise<void>;
+  /** The child's exit code (128 + signal when killed by one) once it has ended, collected; else undefined. */
+  exitCode(): Promise<number | undefined>;
+  /** Kills the child (SIGKILL) if it still runs and collects its exit status; nothing once released. */
+  kill(): Promise<void>;
+  /** Lets the child outlive this process: nothing is waited for at exit, and {@link kill} does nothing. */
+  release(): void;
+}
+
+/** Options of {@link spawnDetached}. */
+export interface SpawnOptions {
+  /** Use posix_spawn through FFI when it is available (default); false forces `Deno.Command`. */
+  ffi?: boolean;
+}
+
+/**
+ * Starts `command` (an absolute path) with `args` in a new session, standard input a pipe (see
+ * {@link SpawnedChild.send}), standard output and error this process's, and no descriptor above 2 inherited:
+ * engines hand the runtime descriptors that are not close-on-exec (containerd's shim passes its listening
+ * socket as fd 3), and the proxy must not keep them. The child's working directory is this process's.
+ *
+ * @example
+ * ```ts
+ * const child = spawnDetached(Deno.execPath(), ["proxy", "4242:81234"]);
+ * await child.send("/run/remoteproc-runtime/fw1");
+ * child.release();
+ * ```
+ * @throws Error when the program cannot be started (missing, not executable).
+ */
+export function spawnDetached(command: string, args: string[], options: SpawnOptions = {}): SpawnedChild {
+  const libc = options.ffi === false ? undefined : openLibc();
+  return libc ? spawnWithLibc(libc, command, args) : spawnWithCommand(command, args);
+}
+
+// ---- posix_spawn through FFI ----
+
+const LIBC_SYMBOLS = {
+  posix_spawn: { parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "pointer"], result: "i32" },
+  posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  // glibc 2.34 and later; without it the Deno.Command way is taken.
+  posix_spawn_file_actions_addclosefrom_np: { parameters: ["buffer", "i32"], result: "i32", optional: true },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  environ: { type: "pointer" },
+} as const;
+type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+/** Linux values, the same on x86_64 and aarch64. */
+const O_CLOEXEC = 0o2000000;
+const POSIX_SPAWN_SETSID = 0x80;
+const WNOHANG = 1;
+/** Bigger than glibc's posix_spawnattr_t (336 bytes) and posix_spawn_file_actions_t (80 bytes). */
+const SPAWN_STRUCT_BYTES = 512;
+
+/** libc's calls, or undefined when FFI is not available here (no glibc 2.34+, or no permission). */
+function openLibc(): Libc | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    const symbols = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+    // The library stays open for the life of the process: the child is waited for through it.
+    return symbols.posix_spawn_file_actions_addclosefrom_np ? symbols : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChild {
+  const encoder = new TextEncoder();
+  const cString = (text: string) => encoder.encode(text + "\0");
+  const strings = [command, ...args].map(cString);
+  const argv = new BigUint64Array(strings.length + 1);
+  strings.forEach((s, i) => argv[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(s))));
+
+  const fds = new Int32Array(2);
+  if (libc.pipe2(fds, O_CLOEXEC) !== 0) throw new Error(`cannot start ${command}: pipe2 failed`);
+  const [readEnd, writeEnd] = fds;
+  // Zeroed memory is what posix_spawnattr_init and posix_spawn_file_actions_init make (glibc memsets both).
+  const attr = new Uint8Array(SPAWN_STRUCT_BYTES);
+  // posix_spawnattr_t starts with its flags (a short in glibc, an int in musl; both little-endian here).
+  new DataView(attr.buffer).setUint16(0, POSIX_SPAWN_SETSID, true);
+  const actions = new Uint8Array(SPAWN_STRUCT_BYTES);
+  const pid = new Int32Array(1);
+  let error = libc.posix_spawn_file_actions_adddup2(actions, readEnd, 0);
+  if (error === 0) error = libc.posix_spawn_file_actions_addclosefrom_np!(actions, 3);
+  if (error === 0) error = libc.posix_spawn(pid, strings[0], actions, attr, argv, libc.environ);
+  // The actions list glibc allocated is left for the process's exit to free: create is short-lived.
+  libc.close(readEnd);
+  if (error !== 0) {
+    libc.close(writeEnd);
+    throw new Error(`cannot start ${command}: posix_spawn failed with errno ${error}`);
+  }
+  const child = pid[0];
+  let status: number | undefined;
+  let released = false;
+  let pipeOpen = true;
+  const closePipe = () => {
+    if (pipeOpen) libc.close(writeEnd);
+    pipeOpen = false;
+  };
+  const reap = (options: number) => {
+    if (status !== undefined) return;
+    const raw = new Int32Array(1);
+    if (libc.waitpid(child, raw, options) !== child) return;
+    const signal = raw[0] & 0x7f;
+    status = signal === 0 ? (raw[0] >> 8) & 0xff : 128 + signal;
+  };
+  return {
+    pid: child,
+    via: "posix_spawn",
+    send(line) {
+      const bytes = encoder.encode(line + "\n");
+      // A pipe takes 4 KiB at once; a short write (the child is gone) is the child's failure to report.
+      if (pipeOpen) libc.write(writeEnd, bytes, BigInt(bytes.length));
+      closePipe();
+      return Promise.resolve();
+    },
+    exitCode() {
+      reap(WNOHANG);
+      return Promise.resolve(status);
+    },
+    kill() {
+      if (released) return Promise.resolve();
+      closePipe();
+      // Deno.kill, not libc's kill: each bound call costs every create ~0.3 ms, and this is the failure path.
+      if (status === undefined) {
+        try {
+          Deno.kill(child, "SIGKILL");
+        } catch {
+          // already ended (a zombie until reaped below)
+        }
+      }
+      reap(0);
+      return Promise.resolve();
+    },
+    release() {
+      released = true;
+      closePipe();
+    },
+  };
+}
+
+// ---- Deno.Command ----
+
+/** The shell that closes inherited descriptors before the child runs; absent on the rare image without one. */
+const SHELL = "/bin/sh";
+
+function spawnWithCommand(command: string, args: string[]): SpawnedChild {
+  const viaShell = isFile(SHELL);
+  // Deno cannot close a raw inherited descriptor itself; its own are close-on-exec already.
+  const child = new Deno.Command(viaShell ? SHELL : command, {
+    args: viaShell
+      ? ["-c", 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec "$0" "$@"', command, ...args]
+      : args,
+    stdin: "piped",
+    stdout: "inherit",
+    stderr: "inherit",
+    detached: true,
+  }).spawn();
+  let status: number | undefined;
+  child.status.then((s) => status = s.code);
+  let released = false;
+  let pipeOpen = true;
+  const closePipe = async (line?: string) => {
+    if (!pipeOpen) return;
+    pipeOpen = false;
+    const writer = child.stdin.getWriter();
+    try {
+      if (line !== undefined) await writer.write(new TextEncoder().encode(line + "\n"));
+      await writer.close();
+    } catch {
+      // the child is gone: its exit is what the caller sees next
+    }
+  };
+  return {
+    pid: child.pid,
+    via: "Deno.Command",
+    send: (line) => closePipe(line),
+    async exitCode() {
+      // An exited child is a zombie until its status is collected: /proc no longer gives it a start time.
+      if (status === undefined && processStartTime(child.pid) === undefined) {
+        status = (await child.status).code;
+      }
+      return status;
+    },
+    async kill() {
+      if (released) return;
+      await closePipe();
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      status = (await child.status).code;
+    },
+    release() {
+      released = true;
+      closePipe();
+      child.unref();
+    },
+  };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * spawnDetached, both ways (posix_spawn through FFI, and Deno.Command): the line sent arrives, the child has
+ * its own session and none of the parent's extra descriptors, its exit code is collected, and kill leaves no
+ * process (not even a zombie) behind.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { spawnDetached, type SpawnOptions } from "../lib/process/spawn.ts";
+import { waitFor } from "../lib/util/wait.ts";
+
+const WAYS: { via: "posix_spawn" | "Deno.Command"; options: SpawnOptions }[] = [
+  { via: "posix_spawn", options: {} },
+  { via: "Deno.Command", options: { ffi: false } },
+];
+
+/** Field 6 of /proc/PID/stat: the session id. */
+async function sessionOf(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+Deno.test("spawnDetached: on this glibc (2.34 or later) the default way is posix_spawn", async () => {
+  const child = spawnDetached("/bin/sh", ["-c", "exit 0"]);
+  assert.equal(child.via, "posix_spawn");
+  await child.kill();
+});
+
+for (const { via, options } of WAYS) {
+  Deno.test(`spawnDetached (${via}): the line arrives, the child leads its own session, its exit code is collected`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "unit-spawn-" });
+    try {
+      const out = join(dir, "line");
+      const child = spawnDetached(
+        "/bin/sh",
+        ["-c", 'read -r line; printf %s "$line" > "$0"; exit 7', out],
+        options,
+      );
+      assert.equal(child.via, via);
+      assert.equal(await sessionOf(child.pid), child.pid);
+      await child.send("/run/remoteproc-runtime/fw 1");
+      const code = await waitFor(async () => await child.exitCode(), { timeoutMs: 10_000, what: "the exit" });
+      assert.equal(code, 7);
+      assert.equal(await Deno.readTextFile(out), "/run/remoteproc-runtime/fw 1");
+      // Collected: no zombie is left in /proc.
+      assert.equal(await exists(`/proc/${child.pid}`), false);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`spawnDetached (${via}): released without a line, the child reads the end of its input`, async () => {
+    const child = spawnDetached("/bin/sh", ["-c", "if read -r line; then exit 1; else exit 3; fi"], options);
+    child.release();
+    assert.equal(
+      await waitFor(async () => await child.exitCode(), { timeoutMs: 10_000, what: "the exit" }),
+      3,
+    );
+    // Released: kill does nothing (the code stays the child's own).
+    await child.kill();
+    assert.equal(await child.exitCode(), 3);
+  });
+
+  Deno.test(`spawnDetached (${via}): kill ends a waiting child and leaves no process, not even a zombie`, async () => {
+    const child = spawnDetached("/bin/sh", ["-c", "read -r line; exit 0"], options);
+    assert.equal(await exists(`/proc/${child.pid}`), true);
+    await child.kill();
+    assert.equal(await exists(`/proc/${child.pid}`), false);
+    assert.equal(await child.exitCode(), 128 + 9);
+    await child.kill(); // twice is harmless
+  });
+
+  Deno.test(`spawnDetached (${via}): descriptors the parent inherited (an engine's fd 3 and 7) are not passed on`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "unit-spawn-" });
+    try {
+      const marker = join(dir, "engine-socket-stand-in");
+      const out = join(dir, "fds");
+      await Deno.writeTextFile(marker, "held by the engine");
+      // The parent is a Deno process started with fds 3 and 7 open and not close-on-exec, as containerd does.
+      const parent = `const { spawnDetached } = await import(${
+        JSON.stringify(import.meta.resolve("../lib/process/spawn.ts"))
+      });
+        const child = spawnDetached("/bin/sh", ["-c", 'read -r line; for fd in 3 4 5 6 7 8 9; do [ -e /proc/self/fd/$fd ] && printf "%s " $fd; done > "$0"; exit 0', ${
+        JSON.stringify(out)
+      }], ${JSON.stringify(options)});
+        await child.send("go");
+        while ((await child.exitCode()) === undefined) await new Promise((r) => setTimeout(r, 5));`;
+      const run = await new Deno.Command("/bin/sh", {
+        args: ["-c", 'exec 3<"$0" 7<"$0"; exec "$@"', marker, Deno.execPath(), "eval", parent],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+      assert.equal(await Deno.readTextFile(out), "");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("spawnDetached: a program that cannot run is an error (posix_spawn) or exits 127 (the shell)", async () => {
+  assert.throws(() => spawnDetached("/nonexistent/program", []), /posix_spawn failed with errno 2/);
+  const child = spawnDetached("/nonexistent/program", [], { ffi: false });
+  assert.equal(
+    await waitFor(async () => await child.exitCode(), { timeoutMs: 10_000, what: "the exit" }),
+    127,
+  );
+});
