@@ -20,6 +20,12 @@ Deno.test("pathListed and pathExists agree on files, directories, missing names 
       [join(dir, "sub", "file", "below-a-file"), true], // not listable: left to the read that follows
     ];
     for (const [path, listed] of cases) assert.equal(pathListed(path), listed, path);
+    // Starting the walk at a directory on the way gives the same answers below it.
+    for (const [path, listed] of cases.slice(2)) {
+      assert.equal(pathListed(path, dir), listed, `${path} from ${dir}`);
+    }
+    assert.equal(pathListed(join(dir, "sub", "file"), dir + "/"), true);
+    assert.throws(() => pathListed("/etc/passwd", dir), /is not under/);
     for (const [path, listed] of cases.slice(0, -1)) assert.equal(pathExists(path), listed, path);
     assert.equal(pathExists(join(dir, "sub", "file", "below-a-file")), false);
   } finally {

@@ -5,8 +5,8 @@
  * @module
  */
 import { type GlobalFlags, splitGlobalFlags } from "./globals.ts";
-import { currentSelfExecInfo, selfCommand, startProxy } from "../process/self_exec.ts";
-import type { SpawnedChild } from "../process/spawn.ts";
+import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
+import { type SpawnedChild, startProxy } from "../process/spawn.ts";
 
 /** The commands that create a container, and so start a proxy. */
 const CREATING = ["create", "run"];

@@ -1,6 +1,3 @@
-import { processStartTime } from "./proc.ts";
-import { spawnDetached, type SpawnedChild, type SpawnOptions } from "./spawn.ts";
-
 /** What decides how the runtime re-executes itself. */
 export interface SelfExecInfo {
   /** `Deno.build.standalone`: true inside a `deno compile`d file. */
@@ -53,25 +50,6 @@ export function selfCommand(info: SelfExecInfo): SelfCommand {
     info.mainModule.startsWith("file:") ? filePath(new URL(info.mainModule)) : info.mainModule,
   );
   return { command: info.execPath, args };
-}
-
-/**
- * Starts the proxy of a container this process is creating: `SELF proxy PID:START -- ARGS`, where PID:START
- * identifies this process (the proxy adopts only the record it writes, and ends if it dies first) and ARGS,
- * this process's own command line, only tells `ps` readers which create started it. The proxy learns its
- * container directory from its standard input ({@link SpawnedChild.send}), so it can be started before
- * that directory is known: before the command's modules are even loaded (see main.ts).
- *
- * @example
- * ```ts
- * const proxy = startProxy(selfCommand(currentSelfExecInfo()), Deno.args);
- * await proxy.send("/run/remoteproc-runtime/fw1");
- * ```
- * @throws Error when the program cannot be started.
- */
-export function startProxy(self: SelfCommand, args: string[], options: SpawnOptions = {}): SpawnedChild {
-  const creator = `${Deno.pid}:${processStartTime(Deno.pid) ?? ""}`;
-  return spawnDetached(self.command, [...self.args, "proxy", creator, "--", ...args], options);
 }
 
 /**

@@ -12,6 +12,7 @@
  * @module
  */
 import { processStartTime } from "./proc.ts";
+import type { SelfCommand } from "./self_exec.ts";
 
 /** A started child that waits for one line on its standard input. */
 export interface SpawnedChild {
@@ -51,6 +52,25 @@ export interface SpawnOptions {
 export function spawnDetached(command: string, args: string[], options: SpawnOptions = {}): SpawnedChild {
   const libc = options.ffi === false ? undefined : openLibc();
   return libc ? spawnWithLibc(libc, command, args) : spawnWithCommand(command, args);
+}
+
+/**
+ * Starts the proxy of a container this process is creating: `SELF proxy PID:START -- ARGS`, where PID:START
+ * identifies this process (the proxy adopts only the record it writes, and ends if it dies first) and ARGS,
+ * this process's own command line, only tells `ps` readers which create started it. The proxy learns its
+ * container directory from its standard input ({@link SpawnedChild.send}), so it can be started before
+ * that directory is known: before the command's modules are even loaded (see main.ts).
+ *
+ * @example
+ * ```ts
+ * const proxy = startProxy(selfCommand(currentSelfExecInfo()), Deno.args);
+ * await proxy.send("/run/remoteproc-runtime/fw1");
+ * ```
+ * @throws Error when the program cannot be started.
+ */
+export function startProxy(self: SelfCommand, args: string[], options: SpawnOptions = {}): SpawnedChild {
+  const creator = `${Deno.pid}:${processStartTime(Deno.pid) ?? ""}`;
+  return spawnDetached(self.command, [...self.args, "proxy", creator, "--", ...args], options);
 }
 
 // ---- posix_spawn through FFI ----
@@ -143,7 +163,6 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
     },
     kill() {
       if (released) return Promise.resolve();
-      closePipe();
       // Deno.kill, not libc's kill: each bound call costs every create ~0.3 ms, and this is the failure path.
       if (status === undefined) {
         try {
@@ -153,6 +172,8 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
         }
       }
       reap(0);
+      // Closed after the signal: a child that saw its input end first would exit on its own, with its own code.
+      closePipe();
       return Promise.resolve();
     },
     release() {
@@ -207,13 +228,13 @@ function spawnWithCommand(command: string, args: string[]): SpawnedChild {
     },
     async kill() {
       if (released) return;
-      await closePipe();
       try {
         child.kill("SIGKILL");
       } catch {
         // already gone
       }
       status = (await child.status).code;
+      await closePipe();
     },
     release() {
       released = true;

@@ -25,8 +25,7 @@ import type { ContainerRecord } from "../store/record.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { crashPoint } from "../util/crash_point.ts";
 import { sleepSync } from "../util/wait.ts";
-import { startProxy } from "../process/self_exec.ts";
-import type { SpawnedChild } from "../process/spawn.ts";
+import { type SpawnedChild, startProxy } from "../process/spawn.ts";
 import type { RuntimeContext } from "./context.ts";
 import { isoTimestamp } from "../util/time.ts";
 

@@ -23,16 +23,21 @@ export function pathExists(path: string): boolean {
  * Whether the absolute `path` exists, found by listing the directories on its way, so that no error is thrown
  * when it does not: the first error a Deno process throws costs it about 1 ms, paid by every command that
  * probes for a file that is usually absent (the default configuration file). A directory that cannot be
- * listed answers yes, leaving the answer to the read that follows.
+ * listed answers yes, leaving the answer to the read that follows. `from`, a directory on the way known to
+ * exist, is where the listing starts (each listing costs about 0.4 ms).
  *
  * @example
  * ```ts
- * if (pathListed("/etc/remoteproc-runtime/config.jsonc")) readConfig();
+ * if (pathListed("/etc/remoteproc-runtime/config.jsonc", "/etc")) readConfig();
  * ```
  */
-export function pathListed(path: string): boolean {
-  let dir = "/";
-  for (const name of path.split("/").filter((part) => part !== "")) {
+export function pathListed(path: string, from = "/"): boolean {
+  const start = from.replace(/\/+$/, "");
+  if (start !== "" && !path.startsWith(start + "/")) {
+    throw new Error(`pathListed: ${path} is not under ${from}`);
+  }
+  let dir = start || "/";
+  for (const name of path.slice(start.length).split("/").filter((part) => part !== "")) {
     try {
       if (!dirHas(dir, name)) return false;
     } catch {
