@@ -41,6 +41,10 @@ for (const { via, options } of WAYS) {
       );
       assert.equal(child.via, via);
       assert.equal(await sessionOf(child.pid), child.pid);
+      // No signal blocked, SIGPIPE not ignored (Deno ignores it; a child must not inherit that).
+      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+      assert.equal(BigInt("0x" + /^SigBlk:\s*([0-9a-f]+)$/m.exec(status)![1]), 0n);
+      assert.equal(BigInt("0x" + /^SigIgn:\s*([0-9a-f]+)$/m.exec(status)![1]) & (1n << 12n), 0n);
       await child.send("/run/remoteproc-runtime/fw 1");
       const code = await waitFor(async () => await child.exitCode(), { timeoutMs: 10_000, what: "the exit" });
       assert.equal(code, 7);

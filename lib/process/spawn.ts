@@ -90,7 +90,10 @@ type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 
 /** Linux values, the same on x86_64 and aarch64. */
 const O_CLOEXEC = 0o2000000;
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
+const SIGPIPE = 13;
 const WNOHANG = 1;
 /** Bigger than glibc's posix_spawnattr_t (336 bytes) and posix_spawn_file_actions_t (80 bytes). */
 const SPAWN_STRUCT_BYTES = 512;
@@ -119,8 +122,13 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
   const [readEnd, writeEnd] = fds;
   // Zeroed memory is what posix_spawnattr_init and posix_spawn_file_actions_init make (glibc memsets both).
   const attr = new Uint8Array(SPAWN_STRUCT_BYTES);
-  // posix_spawnattr_t starts with its flags (a short in glibc, an int in musl; both little-endian here).
-  new DataView(attr.buffer).setUint16(0, POSIX_SPAWN_SETSID, true);
+  // posix_spawnattr_t (glibc and musl alike on 64-bit Linux) holds its flags at offset 0 (a short in glibc, an
+  // int in musl; little-endian here), then the process group (4), the signals to reset to their default
+  // action (8, a 128-byte sigset_t) and the signal mask (136). As Deno.Command (Rust's std) does, the child
+  // starts with no signal blocked and SIGPIPE at its default action (Deno's runtime ignores it).
+  const view = new DataView(attr.buffer);
+  view.setUint16(0, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF, true);
+  view.setBigUint64(8, 1n << BigInt(SIGPIPE - 1), true);
   const actions = new Uint8Array(SPAWN_STRUCT_BYTES);
   const pid = new Int32Array(1);
   let error = libc.posix_spawn_file_actions_adddup2(actions, readEnd, 0);
