@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { spawnDetached, type SpawnOptions } from "../lib/process/spawn.ts";
+import { parseProxyLine, proxyLine, spawnDetached, type SpawnOptions } from "../lib/process/spawn.ts";
 import { waitFor } from "../lib/util/wait.ts";
 
 const WAYS: { via: "posix_spawn" | "Deno.Command"; options: SpawnOptions }[] = [
@@ -112,4 +112,40 @@ Deno.test("spawnDetached: a program that cannot run is an error (posix_spawn) or
     await waitFor(async () => await child.exitCode(), { timeoutMs: 10_000, what: "the exit" }),
     127,
   );
+});
+
+Deno.test("proxyLine and parseProxyLine: the creator and the directory (spaces and all) round-trip", () => {
+  for (const dir of ["/run/remoteproc-runtime/fw1", "/tmp/a b/c:d", "/"]) {
+    const creator = { pid: 4242, startTime: "81234" };
+    assert.deepEqual(parseProxyLine(proxyLine(creator, dir)), { creator, dir });
+  }
+  for (
+    const bad of ["", "4242:81234", "4242:81234 relative/dir", "0:1 /d", "x:1 /d", "4242 /d", "4242:1  /d"]
+  ) {
+    assert.equal(parseProxyLine(bad), undefined, bad);
+  }
+});
+
+Deno.test("the proxy mode: no line is a quiet exit 0; a bad line or argument is one line on stderr and 1", async () => {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const run = async (args: string[], input: string) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, "proxy", ...args],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+    const { code, stdout, stderr } = await child.output();
+    return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+  };
+  assert.deepEqual(await run(["--", "create", "fw1"], ""), { code: 0, out: "", err: "" });
+  assert.deepEqual(await run([], "4242:81234 /d"), { code: 0, out: "", err: "" }); // no newline: cut short
+  for (const [args, input] of [[["--"], "garbage\n"], [["stray"], ""]] as const) {
+    const r = await run([...args], input);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^proxy: .*; the proxy is started by create, not by hand\n$/);
+  }
 });

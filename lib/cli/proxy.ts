@@ -1,51 +1,48 @@
 /**
- * The hidden `proxy CREATOR-PID:START-TIME [-- CREATE-ARGS...]` mode: the container's process, started by
- * create (see startProxy in lib/process/self_exec.ts). main.ts runs it directly, without the CLI's modules.
+ * The hidden `proxy [-- CREATE-ARGS...]` mode: the container's process, started by create (see startProxy in
+ * lib/process/spawn.ts). main.ts runs it directly, without the CLI's modules.
  * @module
  */
-import type { ProcessIdentity } from "../process/proc.ts";
+import { parseProxyLine } from "../process/spawn.ts";
 import { runProxy } from "../proxy/driver.ts";
 
 const encoder = new TextEncoder();
-/** The longest container directory path accepted on standard input. */
-const MAX_DIR_BYTES = 8192;
+/** The longest line accepted on standard input. */
+const MAX_LINE_BYTES = 8192;
 
 /**
- * Runs the proxy: reads its container directory (one line) from standard input, then drives the container
- * until it ends. Returns the exit code; standard input closed without a line means create gave up before
- * it had a container (0, nothing done). A malformed argument is one line on stderr and 1.
+ * Runs the proxy: reads who created it and its container directory (one line, see proxyLine) from standard
+ * input, then drives the container until it ends. Returns the exit code; standard input closed without a
+ * line means create gave up before it had a container (0, nothing done). Unexpected arguments or a
+ * malformed line are one line on stderr and 1.
  *
  * @example
  * ```ts
- * Deno.exit(await proxyMain(["4242:81234", "--", "create", "fw1"]));
+ * Deno.exit(await proxyMain(["--", "create", "fw1"]));
  * ```
  */
 export async function proxyMain(args: string[]): Promise<number> {
-  const creator = parseCreator(args[0]);
-  if (!creator || (args.length > 1 && args[1] !== "--")) {
-    const got = JSON.stringify(args.join(" "));
-    printTo(
-      Deno.stderr,
-      `proxy: expected CREATOR-PID:START-TIME [-- ARGS...], got ${got}; it is started by create`,
-    );
+  const fail = (what: string) => {
+    printTo(Deno.stderr, `proxy: ${what}; the proxy is started by create, not by hand`);
     return 1;
+  };
+  if (args.length > 0 && args[0] !== "--") {
+    return fail(`unexpected arguments ${JSON.stringify(args.join(" "))}`);
   }
   // Nothing of the proxy depends on a working directory; "/" keeps it from pinning a mount.
   Deno.chdir("/");
-  const dir = readLine();
-  if (!dir) return 0;
-  return await runProxy(dir, creator, (line) => printTo(Deno.stdout, line));
-}
-
-/** Parses the "PID:START-TIME" argument create passes. */
-function parseCreator(text: string | undefined): ProcessIdentity | undefined {
-  const match = /^([1-9]\d*):(\d+)$/.exec(text ?? "");
-  return match ? { pid: Number(match[1]), startTime: match[2] } : undefined;
+  const line = readLine();
+  if (line === "") return 0;
+  const assignment = parseProxyLine(line);
+  if (!assignment) {
+    return fail(`expected "CREATOR-PID:START-TIME STATE-DIR" on standard input, got ${JSON.stringify(line)}`);
+  }
+  return await runProxy(assignment.dir, assignment.creator, (text) => printTo(Deno.stdout, text));
 }
 
 /** Reads standard input up to the first newline or its end (blocking: the proxy has nothing else to do). */
 function readLine(): string {
-  const buffer = new Uint8Array(MAX_DIR_BYTES);
+  const buffer = new Uint8Array(MAX_LINE_BYTES);
   let length = 0;
   while (length < buffer.length) {
     let read: number | null;

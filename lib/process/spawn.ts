@@ -11,7 +11,6 @@
  * why the faster way exists. Both are unit-tested (tests/unit_spawn_test.ts).
  * @module
  */
-import { processStartTime } from "./proc.ts";
 import type { SelfCommand } from "./self_exec.ts";
 
 /** A started child that waits for one line on its standard input. */
@@ -55,22 +54,53 @@ export function spawnDetached(command: string, args: string[], options: SpawnOpt
 }
 
 /**
- * Starts the proxy of a container this process is creating: `SELF proxy PID:START -- ARGS`, where PID:START
- * identifies this process (the proxy adopts only the record it writes, and ends if it dies first) and ARGS,
- * this process's own command line, only tells `ps` readers which create started it. The proxy learns its
- * container directory from its standard input ({@link SpawnedChild.send}), so it can be started before
- * that directory is known: before the command's modules are even loaded (see main.ts).
+ * Starts the proxy of a container this process is creating: `SELF proxy -- ARGS`, where ARGS, this process's
+ * own command line, only tells `ps` readers which create started it. The proxy learns everything else from
+ * its standard input, one line sent once the container's record is written ({@link proxyLine}), so it can be
+ * started before any of it is known: before the command's modules are even loaded (see main.ts).
  *
  * @example
  * ```ts
  * const proxy = startProxy(selfCommand(currentSelfExecInfo()), Deno.args);
- * await proxy.send("/run/remoteproc-runtime/fw1");
+ * await proxy.send(proxyLine({ pid: Deno.pid, startTime: "81234" }, "/run/remoteproc-runtime/fw1"));
  * ```
  * @throws Error when the program cannot be started.
  */
 export function startProxy(self: SelfCommand, args: string[], options: SpawnOptions = {}): SpawnedChild {
-  const creator = `${Deno.pid}:${processStartTime(Deno.pid) ?? ""}`;
-  return spawnDetached(self.command, [...self.args, "proxy", creator, "--", ...args], options);
+  return spawnDetached(self.command, [...self.args, "proxy", "--", ...args], options);
+}
+
+/** Who created a container (pid and start time) and where its state directory is: what a proxy is sent. */
+export interface ProxyAssignment {
+  creator: { pid: number; startTime: string };
+  dir: string;
+}
+
+/**
+ * The line a proxy is sent: "PID:START-TIME DIR". The creator's identity lets the proxy adopt only the record
+ * that very process wrote (a reused pid has another start time).
+ *
+ * @example
+ * ```ts
+ * proxyLine({ pid: 4242, startTime: "81234" }, "/run/remoteproc-runtime/fw1"); // "4242:81234 /run/..."
+ * ```
+ */
+export function proxyLine(creator: { pid: number; startTime: string }, dir: string): string {
+  return `${creator.pid}:${creator.startTime} ${dir}`;
+}
+
+/**
+ * Reads a line made by {@link proxyLine}; undefined when it is not one (a directory must be absolute).
+ *
+ * @example
+ * ```ts
+ * parseProxyLine("4242:81234 /run/remoteproc-runtime/fw1")?.dir; // "/run/remoteproc-runtime/fw1"
+ * ```
+ */
+export function parseProxyLine(line: string): ProxyAssignment | undefined {
+  const match = /^([1-9]\d*):(\d+) (\/.*)$/.exec(line);
+  if (!match || match[3].includes("\n")) return undefined;
+  return { creator: { pid: Number(match[1]), startTime: match[2] }, dir: match[3] };
 }
 
 // ---- posix_spawn through FFI ----
@@ -229,6 +259,8 @@ function spawnWithCommand(command: string, args: string[]): SpawnedChild {
     send: (line) => closePipe(line),
     async exitCode() {
       // An exited child is a zombie until its status is collected: /proc no longer gives it a start time.
+      // (Imported here: on the posix_spawn way, nothing before the spawn needs /proc.)
+      const { processStartTime } = await import("./proc.ts");
       if (status === undefined && processStartTime(child.pid) === undefined) {
         status = (await child.status).code;
       }

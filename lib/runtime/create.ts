@@ -25,7 +25,7 @@ import type { ContainerRecord } from "../store/record.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { crashPoint } from "../util/crash_point.ts";
 import { sleepSync } from "../util/wait.ts";
-import { type SpawnedChild, startProxy } from "../process/spawn.ts";
+import { proxyLine, type SpawnedChild, startProxy } from "../process/spawn.ts";
 import type { RuntimeContext } from "./context.ts";
 import { isoTimestamp } from "../util/time.ts";
 
@@ -120,7 +120,7 @@ async function createWithProxy(
   const undo: (() => void)[] = [() => removeContainerDir(dir)];
   crashPoint("create:after-dir");
   // The proxy reads its record now, and reports ready while the firmware is copied.
-  await proxy.send(dir);
+  await proxy.send(proxyLine(creator, dir));
   try {
     using _lock = lockContainer(dir);
     crashPoint("create:after-record");
