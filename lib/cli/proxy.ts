@@ -37,7 +37,13 @@ export async function proxyMain(args: string[]): Promise<number> {
   if (!assignment) {
     return fail(`expected "CREATOR-PID:START-TIME STATE-DIR" on standard input, got ${JSON.stringify(line)}`);
   }
-  return await runProxy(assignment.dir, assignment.creator, (text) => printTo(Deno.stdout, text));
+  try {
+    return await runProxy(assignment.dir, assignment.creator, (text) => printTo(Deno.stdout, text));
+  } catch (err) {
+    // The container log gets one line, as from any command, not a stack trace.
+    printTo(Deno.stderr, `proxy: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
 }
 
 /** Reads standard input up to the first newline or its end (blocking: the proxy has nothing else to do). */

@@ -39,6 +39,9 @@ export const COMPILE_TARGETS: readonly CompileTarget[] = [
   },
 ];
 
+/** Modules imported through computed specifiers, which `deno compile` must be told to embed. */
+const INCLUDED = [...ENTRY_MODULES, ...COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`)];
+
 /**
  * The `deno compile` arguments for one target. The permissions and V8 flags are the ones the `deno run` form
  * of self re-execution uses ({@link PROXY_PERMISSIONS}, {@link PROXY_V8_FLAGS}), so both forms behave alike.
@@ -63,9 +66,7 @@ export function compileArgs(target: CompileTarget): string[] {
     ...PROXY_PERMISSIONS,
     // main.ts's modules and each command's module are imported through computed specifiers (see main.ts and
     // lib/cli/main.ts), which the compiler cannot follow by itself.
-    ...[...ENTRY_MODULES, ...COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`)].flatMap((
-      path,
-    ) => ["--include", path]),
+    ...INCLUDED.flatMap((path) => ["--include", path]),
     "main.ts",
   ];
 }

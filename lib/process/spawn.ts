@@ -1,8 +1,9 @@
 /**
- * Starting the proxy: a detached child (its own session) that reads one line, the container directory, on
- * its standard input. Two ways, one behaviour:
+ * Starting the proxy: a detached child (its own session) that reads one line on its standard input, its
+ * creator and its container directory (see {@link proxyLine}). Two ways, one behaviour:
  *
- * - posix_spawn(3) through Deno's FFI: about 5 ms in a fresh process (opening libc and binding the calls);
+ * - posix_spawn(3) through Deno's FFI: 5-7 ms in a fresh process (3.5-4 ms of it opening libc and binding
+ *   the calls);
  * - `Deno.Command` where FFI is not available (no libc.so.6, or no FFI permission): about 15 ms, since the
  *   first use of `Deno.Command` loads Deno's process and stream code (6-7 ms) and a detached child is forked
  *   (the whole process copied) instead of spawned (6-7 ms), plus a /bin/sh that closes inherited descriptors.
@@ -42,8 +43,8 @@ export interface SpawnOptions {
  *
  * @example
  * ```ts
- * const child = spawnDetached(Deno.execPath(), ["proxy", "4242:81234"]);
- * await child.send("/run/remoteproc-runtime/fw1");
+ * const child = spawnDetached("/bin/sh", ["-c", 'read -r line; echo "$line"']);
+ * await child.send("hello");
  * child.release();
  * ```
  * @throws Error when the program cannot be started (missing, not executable).
@@ -190,7 +191,8 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
     via: "posix_spawn",
     send(line) {
       const bytes = encoder.encode(line + "\n");
-      // A pipe takes 4 KiB at once; a short write (the child is gone) is the child's failure to report.
+      // An empty pipe holds 64 KiB, far more than the line; a failed write (the child is gone) leaves the
+      // child's exit for the caller to see.
       if (pipeOpen) libc.write(writeEnd, bytes, BigInt(bytes.length));
       closePipe();
       return Promise.resolve();
@@ -201,7 +203,8 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
     },
     kill() {
       if (released) return Promise.resolve();
-      // Deno.kill, not libc's kill: each bound call costs every create ~0.3 ms, and this is the failure path.
+      // Deno.kill, not libc's kill: each call bound adds about 0.13 ms to every create, and this is the
+      // failure path.
       if (status === undefined) {
         try {
           Deno.kill(child, "SIGKILL");

@@ -45,8 +45,8 @@ export interface CreateOptions {
  *
  * The proxy is started first because its start-up (a whole Deno process) is the longest step: main.ts starts
  * it before this module even loads (ctx.proxy; see lib/cli/early.ts), or this function does. Its start-up
- * runs while this process checks the bundle and copies the firmware; it is sent its container directory
- * once the record is written there, and adopts no other record (see runProxy).
+ * runs while this process checks the bundle and copies the firmware; once the record is written it is sent
+ * this process's identity and the container directory, and it adopts no other record (see runProxy).
  *
  * @example
  * ```ts
