@@ -11,6 +11,7 @@ import {
   MAIN,
   makeFixture,
   pidRunning,
+  proxiesUnder,
   proxyExitCode,
   storedCopies,
   waitForExit,
@@ -396,8 +397,18 @@ Deno.test("state of an unknown container and wrong argument counts", async () =>
   await fails(f, ["state", "nope"], /^container nope does not exist$/m);
   await fails(f, ["start"], /^start takes 1 argument, got 0; usage: start ID/);
   await fails(f, ["bogus"], /^unknown command "bogus"; commands: create, start, state, kill, delete/);
-  await fails(f, ["create", "--nope", "x"], /^unknown flag --nope for create; accepted: --bundle/);
+  for (const command of ["create", "run"]) {
+    await fails(
+      f,
+      [command, "--nope", "x"],
+      new RegExp(`^unknown flag --nope for ${command}; accepted: --bundle`),
+    );
+    // main.ts started a proxy before the flags were read, and ended it before exiting (looked for at once:
+    // left alone, it would end by itself once its start-up reads the end of its input).
+    assert.deepEqual(await proxiesUnder(f), [], command);
+  }
   await fails(f, ["--nope", "state", "x"], /^unknown global flag --nope; accepted: --root/);
+  await assertNothingLeft(f);
 });
 
 Deno.test("help: every command prints usage with an example", async () => {
