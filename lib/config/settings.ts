@@ -11,7 +11,7 @@ export const DEFAULT_TIMINGS: Timings = {
   startTimeoutMs: 10_000,
   stopTimeoutMs: 10_000,
   readyTimeoutMs: 10_000,
-  pollIntervalMs: 100,
+  pollIntervalMs: 125,
   recoveryGraceMs: 2_000,
 };
 
