@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseProxyLine, proxyLine, spawnDetached, type SpawnOptions } from "../lib/process/spawn.ts";
+import { spawnDetached, type SpawnOptions } from "../lib/process/spawn.ts";
+import { parseProxyLine, proxyLine } from "../lib/proxy/line.ts";
 import { waitFor } from "../lib/util/wait.ts";
 
 const WAYS: { via: "posix_spawn" | "Deno.Command"; options: SpawnOptions }[] = [

@@ -3,7 +3,7 @@
  * lib/process/spawn.ts). main.ts runs it directly, without the CLI's modules.
  * @module
  */
-import { parseProxyLine } from "../process/spawn.ts";
+import { parseProxyLine } from "../proxy/line.ts";
 import { runProxy } from "../proxy/driver.ts";
 
 const encoder = new TextEncoder();

@@ -1,6 +1,6 @@
 /**
  * Starting the proxy: a detached child (its own session) that reads one line on its standard input, its
- * creator and its container directory (see {@link proxyLine}). Two ways, one behaviour:
+ * creator and its container directory (see lib/proxy/line.ts). Two ways, one behaviour:
  *
  * - posix_spawn(3) through Deno's FFI: 5-7 ms in a fresh process (3.5-4 ms of it opening libc and binding
  *   the calls);
@@ -57,7 +57,7 @@ export function spawnDetached(command: string, args: string[], options: SpawnOpt
 /**
  * Starts the proxy of a container this process is creating: `SELF proxy -- ARGS`, where ARGS, this process's
  * own command line, only tells `ps` readers which create started it. The proxy learns everything else from
- * its standard input, one line sent once the container's record is written ({@link proxyLine}), so it can be
+ * its standard input, one line sent once the container's record is written (lib/proxy/line.ts), so it can be
  * started before any of it is known: before the command's modules are even loaded (see main.ts).
  *
  * @example
@@ -69,39 +69,6 @@ export function spawnDetached(command: string, args: string[], options: SpawnOpt
  */
 export function startProxy(self: SelfCommand, args: string[], options: SpawnOptions = {}): SpawnedChild {
   return spawnDetached(self.command, [...self.args, "proxy", "--", ...args], options);
-}
-
-/** Who created a container (pid and start time) and where its state directory is: what a proxy is sent. */
-export interface ProxyAssignment {
-  creator: { pid: number; startTime: string };
-  dir: string;
-}
-
-/**
- * The line a proxy is sent: "PID:START-TIME DIR". The creator's identity lets the proxy adopt only the record
- * that very process wrote (a reused pid has another start time).
- *
- * @example
- * ```ts
- * proxyLine({ pid: 4242, startTime: "81234" }, "/run/remoteproc-runtime/fw1"); // "4242:81234 /run/..."
- * ```
- */
-export function proxyLine(creator: { pid: number; startTime: string }, dir: string): string {
-  return `${creator.pid}:${creator.startTime} ${dir}`;
-}
-
-/**
- * Reads a line made by {@link proxyLine}; undefined when it is not one (a directory must be absolute).
- *
- * @example
- * ```ts
- * parseProxyLine("4242:81234 /run/remoteproc-runtime/fw1")?.dir; // "/run/remoteproc-runtime/fw1"
- * ```
- */
-export function parseProxyLine(line: string): ProxyAssignment | undefined {
-  const match = /^([1-9]\d*):(\d+) (\/.*)$/.exec(line);
-  if (!match || match[3].includes("\n")) return undefined;
-  return { creator: { pid: Number(match[1]), startTime: match[2] }, dir: match[3] };
 }
 
 // ---- posix_spawn through FFI ----

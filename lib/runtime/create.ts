@@ -25,7 +25,8 @@ import type { ContainerRecord } from "../store/record.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { crashPoint } from "../util/crash_point.ts";
 import { sleepSync } from "../util/wait.ts";
-import { proxyLine, type SpawnedChild, startProxy } from "../process/spawn.ts";
+import { type SpawnedChild, startProxy } from "../process/spawn.ts";
+import { proxyLine } from "../proxy/line.ts";
 import type { RuntimeContext } from "./context.ts";
 import { isoTimestamp } from "../util/time.ts";
 

@@ -1,0 +1,38 @@
+/**
+ * The one line create sends its proxy on a pipe: who created the container and where its state directory is.
+ * Its own small module: the proxy reads it before anything else and should load nothing more to do so.
+ * @module
+ */
+
+/** Who created a container (pid and start time) and where its state directory is: what a proxy is sent. */
+export interface ProxyAssignment {
+  creator: { pid: number; startTime: string };
+  dir: string;
+}
+
+/**
+ * The line a proxy is sent: "PID:START-TIME DIR". The creator's identity lets the proxy adopt only the record
+ * that very process wrote (a reused pid has another start time).
+ *
+ * @example
+ * ```ts
+ * proxyLine({ pid: 4242, startTime: "81234" }, "/run/remoteproc-runtime/fw1"); // "4242:81234 /run/..."
+ * ```
+ */
+export function proxyLine(creator: { pid: number; startTime: string }, dir: string): string {
+  return `${creator.pid}:${creator.startTime} ${dir}`;
+}
+
+/**
+ * Reads a line made by {@link proxyLine}; undefined when it is not one (a directory must be absolute).
+ *
+ * @example
+ * ```ts
+ * parseProxyLine("4242:81234 /run/remoteproc-runtime/fw1")?.dir; // "/run/remoteproc-runtime/fw1"
+ * ```
+ */
+export function parseProxyLine(line: string): ProxyAssignment | undefined {
+  const match = /^([1-9]\d*):(\d+) (\/.*)$/.exec(line);
+  if (!match || match[3].includes("\n")) return undefined;
+  return { creator: { pid: Number(match[1]), startTime: match[2] }, dir: match[3] };
+}
