@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pidListed } from "../lib/process/proc.ts";
-import { pathExists, pathListed } from "../lib/util/fs.ts";
+import { pathExists, pathListed, writeAllSync } from "../lib/util/fs.ts";
 
 Deno.test("pathListed and pathExists agree on files, directories, missing names and missing directories", async () => {
   const dir = await Deno.makeTempDir({ prefix: "unit-fs-" });
@@ -39,4 +39,18 @@ Deno.test("pidListed: this process is listed in /proc, a reaped child is not", a
   const pid = child.pid;
   await child.status;
   assert.equal(pidListed(pid), false);
+});
+
+Deno.test("writeAllSync keeps writing until every byte is taken, however little each call takes", () => {
+  const taken: number[] = [];
+  const stingy = {
+    writeSync(bytes: Uint8Array) {
+      const n = Math.min(3, bytes.length);
+      taken.push(...bytes.subarray(0, n));
+      return n;
+    },
+  };
+  const bytes = new TextEncoder().encode("a line longer than three bytes\n");
+  writeAllSync(stingy, bytes);
+  assert.deepEqual(taken, [...bytes]);
 });

@@ -5,6 +5,7 @@ import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import { type Command, commandHelp, parseCommandArgs } from "./command.ts";
 import { isoTimestamp } from "../util/time.ts";
+import { writeAllSync } from "../util/fs.ts";
 import { type GlobalFlags, splitGlobalFlags } from "./globals.ts";
 import type { SpawnedChild } from "../process/spawn.ts";
 
@@ -16,8 +17,8 @@ export interface CliIo {
 
 const encoder = new TextEncoder();
 const STD_IO: CliIo = {
-  stdout: (text) => Deno.stdout.writeSync(encoder.encode(text + "\n")),
-  stderr: (text) => Deno.stderr.writeSync(encoder.encode(text + "\n")),
+  stdout: (text) => writeAllSync(Deno.stdout, encoder.encode(text + "\n")),
+  stderr: (text) => writeAllSync(Deno.stderr, encoder.encode(text + "\n")),
 };
 
 /** The modules (lib/cli/NAME.ts) loaded by {@link load}; `deno compile` is told to embed each of them. */

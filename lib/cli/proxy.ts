@@ -5,6 +5,7 @@
  */
 import { parseProxyLine } from "../proxy/line.ts";
 import { runProxy } from "../proxy/driver.ts";
+import { writeAllSync } from "../util/fs.ts";
 
 const encoder = new TextEncoder();
 /** The longest line accepted on standard input. */
@@ -67,6 +68,5 @@ function readLine(): string {
 }
 
 function printTo(stream: { writeSync(bytes: Uint8Array): number }, line: string): void {
-  const bytes = encoder.encode(line + "\n");
-  for (let done = 0; done < bytes.length;) done += stream.writeSync(bytes.subarray(done));
+  writeAllSync(stream, encoder.encode(line + "\n"));
 }

@@ -39,7 +39,7 @@ const CONTROL_POLL_MS = 1;
  * (and for the directory going away), and polls the processor while it runs.
  *
  * No timers: waits are {@link pause}, so an idle proxy never loads Deno's timer machinery. A proxy whose
- * create gave up before writing the record (see {@link ownRecord}) returns 0 at once, having done nothing.
+ * directory holds no record of its creator (see {@link ownRecord}) returns 0 at once, having done nothing.
  *
  * @example
  * ```ts
@@ -121,12 +121,12 @@ function requestStartFromSignal(dir: string, log: (message: string) => void): vo
 const RECORD_WAIT_MS = 60_000;
 
 /**
- * Waits for the record of the container this proxy was started for, and returns it. `create` starts its
- * proxy first thing, so that the proxy's start-up overlaps the checks and the firmware copy; the record
- * appears later, all at once (its directory is renamed into place already filled). Only the record written
- * by `creator` (the create that started this proxy: same pid and start time) is the one: the directory of
- * another container with the same id is never adopted. Returns undefined once the creator is gone (create
- * failed or was killed, maybe before this process was even up) or after `waitMs`.
+ * Returns the record of the container this proxy was started for. `create` sends the proxy its directory
+ * only once the record is there (the directory is renamed into place already filled), so the first read
+ * normally finds it; the wait is for any caller without that order. Only the record written by `creator`
+ * (the create that started this proxy: same pid and start time) is the one: the directory of another
+ * container with the same id, written after a delete of this one, is never adopted. Returns undefined once
+ * the creator is gone or after `waitMs`.
  *
  * @example
  * ```ts

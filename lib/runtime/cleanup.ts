@@ -10,6 +10,7 @@ import {
   removeStoredFirmware,
 } from "../store/firmware_store.ts";
 import type { RuntimeContext } from "./context.ts";
+import { pathExists } from "../util/fs.ts";
 
 /** What {@link cleanupOrphans} removed. */
 export interface CleanupReport {
@@ -61,11 +62,7 @@ function stillReferenced(owner: FirmwareOwner): boolean {
   } catch {
     return false;
   }
-  try {
-    Deno.lstatSync(dir);
-  } catch {
-    return false;
-  }
+  if (!pathExists(dir)) return false;
   try {
     const record = readRecord(dir);
     // No record: an old-style or damaged directory; keeping the copy until that container is deleted is the

@@ -3,6 +3,7 @@ import { isAlive, pidListed, type ProcessIdentity } from "../process/proc.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
 import { containerDir, type ContainerFiles, readContainerFiles } from "../store/container_store.ts";
 import { lockContainer } from "../store/lock.ts";
+import { pathExists } from "../util/fs.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import type { RuntimeContext } from "./context.ts";
 import { deriveStatus, type OciStatus } from "./status.ts";
@@ -91,10 +92,6 @@ export function lockExisting(dir: string, id: string): Disposable {
  */
 export function existingContainerDir(ctx: RuntimeContext, id: string): string {
   const dir = containerDir(ctx.root, id);
-  try {
-    Deno.lstatSync(dir);
-  } catch {
-    throw notFound(id);
-  }
+  if (!pathExists(dir)) throw notFound(id);
   return dir;
 }

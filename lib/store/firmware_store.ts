@@ -2,7 +2,7 @@ import { basename, join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import type { ResolvedFile } from "../oci/rootfs.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import { removeIfPresent, removeQuietly } from "../util/fs.ts";
+import { removeIfPresent, removeQuietly, writeAllSync } from "../util/fs.ts";
 
 /** Pattern of the names the runtime gives stored firmware copies: `<original>-<ms timestamp>-<8 hex>`. */
 export const STORED_NAME_PATTERN = /^(.+)-(\d{13,})-([0-9a-f]{8})$/;
@@ -188,7 +188,6 @@ function copyAll(input: Deno.FsFile, output: Deno.FsFile): void {
   while (true) {
     const n = input.readSync(buffer);
     if (n === null || n === 0) return;
-    let written = 0;
-    while (written < n) written += output.writeSync(buffer.subarray(written, n));
+    writeAllSync(output, buffer.subarray(0, n));
   }
 }

@@ -1,4 +1,4 @@
-import { removeQuietly } from "./fs.ts";
+import { removeQuietly, writeAllSync } from "./fs.ts";
 import { basename, dirname, join } from "./path.ts";
 
 /**
@@ -24,8 +24,7 @@ export function writeFileAtomic(
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${tempSuffix()}`);
   const file = Deno.openSync(tmp, { write: true, createNew: true, mode: options.mode ?? 0o644 });
   try {
-    let written = 0;
-    while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+    writeAllSync(file, bytes);
     if (options.durable !== false) file.syncDataSync();
   } catch (err) {
     file.close();

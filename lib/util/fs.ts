@@ -96,3 +96,16 @@ export function removeIfPresent(path: string, action: string): void {
     if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, action, path);
   }
 }
+
+/**
+ * Writes all of `bytes` to `target` (a file, stdout or stderr), which may take several `writeSync` calls: one
+ * call may write only part (a pipe that is nearly full, a signal).
+ *
+ * @example
+ * ```ts
+ * writeAllSync(Deno.stderr, new TextEncoder().encode("done\n"));
+ * ```
+ */
+export function writeAllSync(target: { writeSync(bytes: Uint8Array): number }, bytes: Uint8Array): void {
+  for (let written = 0; written < bytes.length;) written += target.writeSync(bytes.subarray(written));
+}
