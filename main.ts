@@ -2,6 +2,8 @@
  * remoteproc-runtime: an OCI container runtime for Linux remote processors.
  * @module
  */
+import { commandOf } from "./lib/cli/globals.ts";
+import type { CommandModules } from "./lib/cli/main.ts";
 
 /**
  * The modules main.ts loads, each through a computed specifier so a process reads and runs only what it needs
@@ -10,8 +12,38 @@
  */
 export const ENTRY_MODULES = ["lib/cli/early.ts", "lib/cli/main.ts", "lib/cli/proxy.ts"] as const;
 
-function load<T>(path: typeof ENTRY_MODULES[number]): Promise<T> {
-  return import(new URL(`./${path}`, import.meta.url).href);
+/**
+ * The commands that have a file of their own in the bundled form (lib/dev/bundle.ts): the ones engines run
+ * for every container. Any other command line runs from cli.js, which holds every command.
+ */
+export const BUNDLED_COMMANDS = ["create", "run", "start", "state", "kill", "delete"] as const;
+
+/**
+ * True when this code runs from the bundled form: JavaScript files made by `deno task bundle`, in which
+ * every module main.ts loads is one file next to this one (see {@link bundleFile}).
+ */
+const BUNDLED = import.meta.url.endsWith(".js");
+
+/**
+ * The file of the bundled form that holds `module` (one of {@link ENTRY_MODULES}) for `command`: early.js,
+ * proxy.js, and for the CLI cli-COMMAND.js or cli.js.
+ *
+ * @example
+ * ```ts
+ * bundleFile("lib/cli/main.ts", "state"); // "cli-state.js"
+ * bundleFile("lib/cli/main.ts", "list"); // "cli.js"
+ * ```
+ */
+export function bundleFile(module: typeof ENTRY_MODULES[number], command?: string): string {
+  const name = module.slice("lib/cli/".length, -".ts".length);
+  if (name !== "main") return `${name}.js`;
+  return (BUNDLED_COMMANDS as readonly (string | undefined)[]).includes(command)
+    ? `cli-${command}.js`
+    : "cli.js";
+}
+
+function load<T>(path: typeof ENTRY_MODULES[number], command?: string): Promise<T> {
+  return import(new URL(BUNDLED ? `./${bundleFile(path, command)}` : `./${path}`, import.meta.url).href);
 }
 
 if (import.meta.main) {
@@ -19,14 +51,15 @@ if (import.meta.main) {
     const { proxyMain } = await load<typeof import("./lib/cli/proxy.ts")>("lib/cli/proxy.ts");
     Deno.exit(await proxyMain(Deno.args.slice(1)));
   }
-  // Started before the CLI's modules load: see lib/cli/early.ts. A cheap look at the arguments first, so
-  // that no other command loads early.ts.
-  const creates = Deno.args.includes("create") || Deno.args.includes("run");
-  const proxy = creates
+  const command = commandOf(Deno.args);
+  // Started before the CLI's modules load: see lib/cli/early.ts.
+  const proxy = command === "create" || command === "run"
     ? (await load<typeof import("./lib/cli/early.ts")>("lib/cli/early.ts")).earlyProxy(Deno.args)
     : undefined;
-  const { runCli } = await load<typeof import("./lib/cli/main.ts")>("lib/cli/main.ts");
-  const code = await runCli(Deno.args, undefined, proxy);
+  const cli = await load<typeof import("./lib/cli/main.ts")>("lib/cli/main.ts", command);
+  // The bundled form's CLI files also hand over the command modules they hold (see lib/dev/bundle.ts).
+  const { modules } = cli as { modules?: CommandModules };
+  const code = await cli.runCli(Deno.args, undefined, proxy, modules);
   // A create that failed before it took the proxy over leaves it to be ended here; one it kept is released.
   await proxy?.kill();
   Deno.exit(code);

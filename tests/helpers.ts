@@ -26,9 +26,9 @@ export interface CliResult {
  */
 export async function runCliProcess(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string>; outDir: string },
+  options: { cwd?: string; env?: Record<string, string>; outDir: string; deno?: string[] },
 ): Promise<CliResult> {
-  return await runToFiles(Deno.execPath(), ["run", "-A", MAIN, ...args], options);
+  return await runToFiles(Deno.execPath(), [...(options.deno ?? ["run", "-A", MAIN]), ...args], options);
 }
 
 /** A simulated board: a host tree with processors, a state root, a scratch dir, and the CLI bound to them. */
@@ -61,14 +61,18 @@ export interface BundleOptions {
 }
 
 /**
- * Builds a disposable fixture in a fresh temp directory with a running simulator.
+ * Builds a disposable fixture in a fresh temp directory with a running simulator. `deno` is how the CLI is
+ * run (default `run -A main.ts`; the bundled form's test gives its own).
  *
  * @example
  * ```ts
  * await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
  * ```
  */
-export async function makeFixture(options: Omit<SimulatorOptions, "dir">): Promise<Fixture> {
+export async function makeFixture(
+  options: Omit<SimulatorOptions, "dir">,
+  { deno }: { deno?: string[] } = {},
+): Promise<Fixture> {
   const dir = await Deno.makeTempDir({ prefix: "rproc-test-" });
   const host = join(dir, "host");
   const root = join(dir, "state");
@@ -85,6 +89,7 @@ export async function makeFixture(options: Omit<SimulatorOptions, "dir">): Promi
         cwd: o.cwd,
         env: o.env,
         outDir: dir,
+        deno,
       }),
     async bundle(b = {}) {
       const bundle = join(dir, b.name ?? `bundle-${bundles++}`);

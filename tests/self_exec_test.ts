@@ -9,6 +9,7 @@ import {
 } from "../lib/process/self_exec.ts";
 import { COMMAND_MODULES } from "../lib/cli/main.ts";
 import { ENTRY_MODULES } from "../main.ts";
+import { JSONC_MODULE } from "../lib/config/settings.ts";
 import { COMPILE_TARGETS, compileArgs } from "../lib/dev/compile.ts";
 
 const PROJECT = fileURLToPath(new URL("..", import.meta.url));
@@ -94,12 +95,16 @@ Deno.test("selfCommand: the deno run command it builds really starts the runtime
   assert.match(new TextDecoder().decode(stdout), new RegExp(`version ${version.replaceAll(".", "\\.")}`));
 });
 
-Deno.test("deno compile embeds every module imported through a computed specifier (main.ts's, the commands')", async () => {
+Deno.test("deno compile embeds every module imported through a computed specifier (main.ts's, the commands', JSONC's)", async () => {
   const args = compileArgs(COMPILE_TARGETS[0]);
   const included = args.flatMap((arg, i) => args[i - 1] === "--include" ? [arg] : []);
-  assert.deepEqual(included, [...ENTRY_MODULES, ...COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`)]);
+  assert.deepEqual(included, [
+    ...ENTRY_MODULES,
+    ...COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`),
+    JSONC_MODULE,
+  ]);
   const main = await Deno.readTextFile(new URL("../main.ts", import.meta.url));
-  const entries = [...main.matchAll(/load<typeof import\("\.\/([\w/]+\.ts)"\)>\("([\w/]+\.ts)"\)/g)];
+  const entries = [...main.matchAll(/load<typeof import\("\.\/([\w/]+\.ts)"\)>\("([\w/]+\.ts)"[,)]/g)];
   assert.equal(entries.length, ENTRY_MODULES.length);
   for (const [, typed, path] of entries) {
     assert.equal(typed, path, "the type and the module loaded are the same file");
@@ -109,10 +114,18 @@ Deno.test("deno compile embeds every module imported through a computed specifie
   const root = new URL("../", import.meta.url);
   for (const path of included) assert.ok((await Deno.stat(new URL(path, root))).isFile, path);
   const source = await Deno.readTextFile(new URL("lib/cli/main.ts", root));
-  const loaded = [...source.matchAll(/load<typeof import\("\.\/(\w+)\.ts"\)>\("(\w+)"\)/g)];
+  const loaded = [...source.matchAll(/get<typeof import\("\.\/(\w+)\.ts"\)>\("(\w+)"\)/g)];
   assert.ok(loaded.length >= COMMAND_MODULES.length - 1, `found ${loaded.length} loads`);
   for (const [, typed, name] of loaded) {
     assert.equal(typed, name, "the type and the module loaded are the same file");
     assert.ok((COMMAND_MODULES as readonly string[]).includes(name), `${name} is listed for deno compile`);
+  }
+  // The JSONC parser's loader imports the module listed, and it is the only computed import in settings.ts.
+  const settings = await Deno.readTextFile(new URL("lib/config/settings.ts", root));
+  const jsonc = [...settings.matchAll(/\? "\.\/(\w+)\.js" : "\.\/([\w.]+)"/g)];
+  assert.deepEqual(jsonc.map(([, , file]) => `lib/config/${file}`), [JSONC_MODULE]);
+  // No module names the npm package in a literal dynamic import, which would resolve it at start-up.
+  for (const path of ["lib/config/settings.ts", "lib/oci/spec.ts"]) {
+    assert.doesNotMatch(await Deno.readTextFile(new URL(path, root)), /import\("jsonc-parser"\)/, path);
   }
 });

@@ -1,6 +1,6 @@
 /**
  * The global flags (those before the command), read by the CLI and by main.ts, which must find the command
- * before it loads anything else (see earlyProxy in lib/cli/early.ts).
+ * before it loads anything else (see earlyProxy in lib/cli/early.ts, and the bundled form's files in main.ts).
  * @module
  */
 import { RuntimeError } from "../errors.ts";
@@ -70,6 +70,23 @@ export function splitGlobalFlags(argv: string[], globals: GlobalFlags): { rest: 
     }
   }
   return { rest: argv.slice(i) };
+}
+
+/**
+ * The command of the command line `argv`: its first argument after the global flags. Undefined when there is
+ * none or a global flag is wrong, which the CLI then reports.
+ *
+ * @example
+ * ```ts
+ * commandOf(["--root", "/tmp/r", "state", "fw1"]); // "state"
+ * ```
+ */
+export function commandOf(argv: string[]): string | undefined {
+  try {
+    return splitGlobalFlags(argv, { logFormat: "text", help: false, version: false }).rest[0];
+  } catch {
+    return undefined;
+  }
 }
 
 function nonEmpty(flag: string, value: string): string {

@@ -39,70 +39,80 @@ export const COMMAND_MODULES = [
 ] as const;
 type CommandModule = typeof COMMAND_MODULES[number];
 
+/** Command modules already loaded, by name: the bundled form's CLI files hold theirs (lib/dev/bundle.ts). */
+export type CommandModules = Partial<Record<CommandModule, unknown>>;
+
+/** Gets the command module `name`: from the modules given to runCli, or loaded (see {@link loader}). */
+type Get = <T>(name: CommandModule) => Promise<T>;
+
 /**
- * Loads the command module `name` (lib/cli/NAME.ts). The specifier is computed on purpose: Deno reads and
- * checks every module named by a literal `import("...")` when the program starts, so literal specifiers
- * would make each command pay for all of them. `deno compile` embeds these modules through `--include`.
+ * Returns the getter of command modules: one of `modules`, else the module lib/cli/NAME.ts loaded through a
+ * computed specifier. The specifier is computed on purpose: Deno reads and checks every module named by a
+ * literal `import("...")` when the program starts, so literal specifiers would make each command pay for all
+ * of them. `deno compile` embeds these modules through `--include`.
  */
-function load<T>(name: CommandModule): Promise<T> {
-  return import(new URL(`./${name}.ts`, import.meta.url).href);
+function loader(modules: CommandModules = {}): Get {
+  return <T>(name: CommandModule) =>
+    modules[name] !== undefined
+      ? Promise.resolve(modules[name] as T)
+      : import(new URL(`./${name}.ts`, import.meta.url).href);
 }
 
 /** Each command's module is loaded only when that command runs, so every command starts fast. */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+const COMMANDS: Record<string, { summary: string; load: (get: Get) => Promise<Command> }> = {
   create: {
     summary: "create a container from a bundle",
-    load: async () => (await load<typeof import("./create.ts")>("create")).createCommand,
+    load: async (get) => (await get<typeof import("./create.ts")>("create")).createCommand,
   },
   start: {
     summary: "boot a created container's firmware",
-    load: async () => (await load<typeof import("./start.ts")>("start")).startCommand,
+    load: async (get) => (await get<typeof import("./start.ts")>("start")).startCommand,
   },
   state: {
     summary: "print a container's OCI state",
-    load: async () => (await load<typeof import("./state.ts")>("state")).stateCommand,
+    load: async (get) => (await get<typeof import("./state.ts")>("state")).stateCommand,
   },
   kill: {
     summary: "stop a container (TERM, INT or KILL)",
-    load: async () => (await load<typeof import("./kill.ts")>("kill")).killCommand,
+    load: async (get) => (await get<typeof import("./kill.ts")>("kill")).killCommand,
   },
   delete: {
     summary: "delete a container",
-    load: async () => (await load<typeof import("./delete.ts")>("delete")).deleteCommand,
+    load: async (get) => (await get<typeof import("./delete.ts")>("delete")).deleteCommand,
   },
   run: {
     summary: "create and start a container",
-    load: async () => (await load<typeof import("./run.ts")>("run")).runCommand,
+    load: async (get) => (await get<typeof import("./run.ts")>("run")).runCommand,
   },
   cleanup: {
     summary: "remove firmware copies orphaned by crashes",
-    load: async () => (await load<typeof import("./cleanup.ts")>("cleanup")).cleanupCommand,
+    load: async (get) => (await get<typeof import("./cleanup.ts")>("cleanup")).cleanupCommand,
   },
   list: {
     summary: "list containers (table, JSON or ids)",
-    load: async () => (await load<typeof import("./list.ts")>("list")).listCommand,
+    load: async (get) => (await get<typeof import("./list.ts")>("list")).listCommand,
   },
   ps: {
     summary: "print a container's pids (its proxy)",
-    load: async () => (await load<typeof import("./ps.ts")>("ps")).psCommand,
+    load: async (get) => (await get<typeof import("./ps.ts")>("ps")).psCommand,
   },
   processors: {
     summary: "list the remote processors and who holds them",
-    load: async () => (await load<typeof import("./processors.ts")>("processors")).processorsCommand,
+    load: async (get) => (await get<typeof import("./processors.ts")>("processors")).processorsCommand,
   },
   spec: {
     summary: "write a template config.json for a firmware bundle",
-    load: async () => (await load<typeof import("./spec.ts")>("spec")).specCommand,
+    load: async (get) => (await get<typeof import("./spec.ts")>("spec")).specCommand,
   },
   features: {
     summary: "print the OCI features document",
-    load: async () => (await load<typeof import("./features.ts")>("features")).featuresCommand,
+    load: async (get) => (await get<typeof import("./features.ts")>("features")).featuresCommand,
   },
   ...Object.fromEntries(
     (["exec", "pause", "resume", "update", "checkpoint", "restore", "events"] as const).map((name) => [name, {
       summary: "not supported for a remote processor (fails with the reason)",
-      load: async () =>
-        (await load<typeof import("./unsupported.ts")>("unsupported")).unsupportedCommand(name),
+      load: async (get: Get) =>
+        (await get<typeof import("./unsupported.ts")>("unsupported")).unsupportedCommand(name),
     }]),
   ),
 };
@@ -116,9 +126,15 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
  * Deno.exit(await runCli(["--root", "/tmp/r", "state", "fw1"]));
  * ```
  * `proxy` is a proxy main.ts started for this create (or run) before loading anything (see earlyProxy);
- * create starts one itself without it.
+ * create starts one itself without it. `modules` are command modules already loaded (the bundled form's).
  */
-export async function runCli(argv: string[], io: CliIo = STD_IO, proxy?: SpawnedChild): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: CliIo = STD_IO,
+  proxy?: SpawnedChild,
+  modules?: CommandModules,
+): Promise<number> {
+  const get = loader(modules);
   // Filled as the flags are read, so an error in a later global flag still reaches an earlier --log.
   const globals: GlobalFlags = { logFormat: "text", help: false, version: false };
   try {
@@ -137,10 +153,10 @@ export async function runCli(argv: string[], io: CliIo = STD_IO, proxy?: Spawned
         io.stdout(mainHelp());
         return 0;
       }
-      io.stdout(commandHelp(await loadCommand(rest[0])));
+      io.stdout(commandHelp(await loadCommand(rest[0], get)));
       return 0;
     }
-    const command = await loadCommand(name);
+    const command = await loadCommand(name, get);
     if (rest.includes("--help") || rest.includes("-h")) {
       io.stdout(commandHelp(command));
       return 0;
@@ -157,9 +173,9 @@ export async function runCli(argv: string[], io: CliIo = STD_IO, proxy?: Spawned
   }
 }
 
-async function loadCommand(name: string): Promise<Command> {
+async function loadCommand(name: string, get: Get): Promise<Command> {
   const entry = COMMANDS[name];
-  if (entry) return await entry.load();
+  if (entry) return await entry.load(get);
   throw new RuntimeError(
     "usage",
     `unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(", ")} (see --help)`,

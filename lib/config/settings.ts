@@ -95,6 +95,26 @@ async function loadConfigFile(path: string, required: boolean): Promise<Record<s
   return await parseConfigText(text, path);
 }
 
+/** The module {@link loadJsonc} loads, which `deno compile` must be told to embed (lib/dev/compile.ts). */
+export const JSONC_MODULE = "lib/config/jsonc.ts";
+
+/**
+ * Loads the JSONC parser. The specifier is computed on purpose: a literal `import("...")` makes Deno resolve
+ * the module and the npm package behind it whenever this module loads, that is for every command (about
+ * 1.5 ms), though only configuration files and a bundle's config.json with a syntax error are parsed
+ * with it.
+ *
+ * @example
+ * ```ts
+ * const { parseJsonc } = await loadJsonc();
+ * ```
+ */
+export function loadJsonc(): Promise<typeof import("./jsonc.ts")> {
+  // In the bundled form (lib/dev/bundle.ts) this code runs from a .js file, and the parser is jsonc.js.
+  const file = import.meta.url.endsWith(".js") ? "./jsonc.js" : "./jsonc.ts";
+  return import(new URL(file, import.meta.url).href);
+}
+
 /**
  * Parses and checks the JSONC text of a configuration file.
  *
@@ -105,17 +125,12 @@ async function loadConfigFile(path: string, required: boolean): Promise<Record<s
  * @throws {RuntimeError} "invalid-config" naming file, line and column, or the key and what it must be.
  */
 export async function parseConfigText(text: string, path: string): Promise<Record<string, unknown>> {
-  const { parse, printParseErrorCode } = await import("jsonc-parser");
-  const errors: import("jsonc-parser").ParseError[] = [];
-  const doc: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
-  if (errors.length > 0) {
-    const { offset, error } = errors[0];
-    const before = text.slice(0, offset);
-    const line = before.split("\n").length;
-    const column = offset - before.lastIndexOf("\n");
+  const { parseJsonc } = await loadJsonc();
+  const { value: doc, problem } = parseJsonc(text, false);
+  if (problem) {
     throw new RuntimeError(
       "invalid-config",
-      `configuration file ${path}: line ${line}, column ${column}: ${printParseErrorCode(error)}`,
+      `configuration file ${path}: ${problem.where}: ${problem.reason}`,
     );
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {

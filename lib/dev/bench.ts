@@ -1,7 +1,10 @@
 /**
- * The benchmark: drives the real CLI (`deno run -A main.ts ...`, one subprocess per command, argv arrays,
- * output to files) against a simulated processor that boots instantly, side by side with Deno's own floor
- * measured in the same run, and prints a table (and writes JSON) of medians, p95s and ratios to the floor.
+ * The benchmark: drives the real CLI (one subprocess per command, argv arrays, output to files) against a
+ * simulated processor that boots instantly, side by side with Deno's own floor measured in the same run, and
+ * prints a table (and writes JSON) of medians, p95s and ratios to the floor. The CLI runs in its bundled form
+ * (`deno run -A --no-config remoteproc-runtime.js`, built from the sources at the start of each run, see
+ * lib/dev/bundle.ts), the nearest this machine can build to the compiled release file; each command is also
+ * timed from the sources (`deno run -A main.ts`), in the same rounds.
  *
  * Usage: `deno run -A lib/dev/bench.ts [--quick] [--json FILE]` (default FILE: bench-results/latest.json).
  *
@@ -15,6 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_TIMINGS } from "../config/settings.ts";
 import { Simulator } from "../simulator/simulator.ts";
+import { bundle, BUNDLE_MAIN } from "./bundle.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const ROOT = dirname(MAIN);
@@ -97,6 +101,11 @@ export const ROW_KEYS = [
   "cmd.state",
   "cmd.kill",
   "cmd.delete",
+  "src.create",
+  "src.start",
+  "src.state",
+  "src.kill",
+  "src.delete",
   "stop.latency",
   "crash.exit",
   "crash.state",
@@ -175,11 +184,16 @@ interface Timed {
   stderr: string;
 }
 
+/** How the CLI runs: its bundled form (lib/dev/bundle.ts) or main.ts from the sources. */
+type Form = "bundle" | "source";
+
 /** The temp tree, the simulators and every process the benchmark starts; disposing removes them all. */
 class Lab implements AsyncDisposable {
   readonly dir: string;
   readonly floorScript: string;
   readonly idleScript: string;
+  /** The bundled form's main file, built from the sources when the lab opens. */
+  readonly bundleMain: string;
   readonly #pids = new Set<number>();
   readonly #sims: SimProcess[] = [];
   #outs = 0;
@@ -188,6 +202,7 @@ class Lab implements AsyncDisposable {
     this.dir = dir;
     this.floorScript = join(dir, "empty.ts");
     this.idleScript = join(dir, "idle.ts");
+    this.bundleMain = join(dir, "js", BUNDLE_MAIN);
   }
 
   static async open(): Promise<Lab> {
@@ -197,6 +212,7 @@ class Lab implements AsyncDisposable {
       // Keeps the event loop alive and does nothing else: what an idle Deno process costs.
       await Deno.writeTextFile(lab.idleScript, "setInterval(() => {}, 1 << 30);\n");
       await Deno.mkdir(join(lab.dir, "out"));
+      await bundle({ project: ROOT, outDir: join(lab.dir, "js") });
     } catch (err) {
       await lab[Symbol.asyncDispose]();
       throw err;
@@ -266,9 +282,13 @@ class Lab implements AsyncDisposable {
     return this.run(["run", "-A", this.floorScript]);
   }
 
-  /** Runs the CLI with `--root` and `--host-root`; throws with its stderr when it fails. */
-  async cli(root: string, host: string, args: string[]): Promise<Timed> {
-    const result = await this.run(["run", "-A", MAIN, "--root", root, "--host-root", host, ...args]);
+  /**
+   * Runs the CLI, in its bundled form or from the sources, with `--root` and `--host-root`; throws with its
+   * stderr when it fails.
+   */
+  async cli(root: string, host: string, args: string[], form: Form = "bundle"): Promise<Timed> {
+    const cli = form === "bundle" ? ["--no-config", this.bundleMain] : [MAIN];
+    const result = await this.run(["run", "-A", ...cli, "--root", root, "--host-root", host, ...args]);
     if (result.code !== 0) {
       throw new Error(`remoteproc-runtime ${args.join(" ")} exited ${result.code}: ${result.stderr.trim()}`);
     }
@@ -492,11 +512,23 @@ async function serveSimulator(args: string[]): Promise<number> {
   return 0;
 }
 
+type CommandName = "create" | "start" | "state" | "kill" | "delete";
+
+function commandSamples(): Samples["commands"]["bundle"] {
+  return {
+    create: { ms: [], cpu: [] },
+    start: { ms: [], cpu: [] },
+    state: { ms: [], cpu: [] },
+    kill: { ms: [], cpu: [] },
+    delete: { ms: [], cpu: [] },
+  };
+}
+
 /** What one benchmark run measured, before it becomes rows. */
 interface Samples {
   floor: number[];
   floorCpu: number[];
-  commands: Record<"create" | "start" | "state" | "kill" | "delete", { ms: number[]; cpu: number[] }>;
+  commands: Record<Form, Record<CommandName, { ms: number[]; cpu: number[] }>>;
   stopLatency: number[];
   crashExit: number[];
   crashState: number[];
@@ -517,13 +549,7 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
   const s: Samples = {
     floor: [],
     floorCpu: [],
-    commands: {
-      create: { ms: [], cpu: [] },
-      start: { ms: [], cpu: [] },
-      state: { ms: [], cpu: [] },
-      kill: { ms: [], cpu: [] },
-      delete: { ms: [], cpu: [] },
-    },
+    commands: { bundle: commandSamples(), source: commandSamples() },
     stopLatency: [],
     crashExit: [],
     crashState: [],
@@ -539,44 +565,57 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
     parallel: [],
     parallelTotalMs: 0,
   };
-  const sim = await lab.simulator("host1", 1);
+  // dsp0 for the bundled form, dsp1 for the sources: each form has a processor, a state root and a bundle.
+  const sim = await lab.simulator("host1", 2);
   const root = join(lab.dir, "state1");
   const bundle = await lab.bundle("bundle1", "dsp0");
   const cli = (args: string[]) => lab.cli(root, sim.host, args);
+  const forms: Record<Form, { cli: (args: string[]) => Promise<Timed>; bundle: string }> = {
+    bundle: { cli, bundle },
+    source: {
+      cli: (args) => lab.cli(join(lab.dir, "state2"), sim.host, args, "source"),
+      bundle: await lab.bundle("bundle2", "dsp1"),
+    },
+  };
 
   // Warm-up: fills Deno's module and code caches so the first round is not an outlier.
   await lab.floor();
-  await lifecycle(cli, bundle, "warm");
+  for (const form of Object.values(forms)) await lifecycle(form.cli, form.bundle, "warm");
 
-  log(`commands: ${plan.commandRounds} rounds`);
+  log(`commands: ${plan.commandRounds} rounds, both forms`);
   for (let round = 0; round < plan.commandRounds; round++) {
     const id = `c${round}`;
-    const steps: [keyof Samples["commands"], string[]][] = [
-      ["create", ["create", "--bundle", bundle, id]],
+    const steps = (b: string): [CommandName, string[]][] => [
+      ["create", ["create", "--bundle", b, id]],
       ["start", ["start", id]],
       ["state", ["state", id]],
       ["kill", ["kill", id, "TERM"]],
       ["delete", ["delete", id]],
     ];
-    for (const [name, args] of steps) {
-      // One floor run next to each command run, so noise on the machine hits both alike.
+    // The forms take turns at going first.
+    const order: Form[] = round % 2 === 0 ? ["bundle", "source"] : ["source", "bundle"];
+    for (let step = 0; step < 5; step++) {
+      // One floor run next to each command, so noise on the machine hits both alike.
       const floor = await lab.floor();
       s.floor.push(floor.ms);
       s.floorCpu.push(floor.cpuMs);
-      let result: Timed;
-      if (name === "kill") {
-        const watch = watchState(sim, 0, "offline");
-        const began = performance.now();
-        result = await cli(args);
-        s.stopLatency.push((await watch.done) - began);
-      } else {
-        result = await cli(args);
+      for (const form of order) {
+        const [name, args] = steps(forms[form].bundle)[step];
+        let result: Timed;
+        if (name === "kill" && form === "bundle") {
+          const watch = watchState(sim, 0, "offline");
+          const began = performance.now();
+          result = await forms[form].cli(args);
+          s.stopLatency.push((await watch.done) - began);
+        } else {
+          result = await forms[form].cli(args);
+        }
+        if (name === "state" && JSON.parse(result.stdout).status !== "running") {
+          throw new Error(`state after start reads ${result.stdout} (${form})`);
+        }
+        s.commands[form][name].ms.push(result.ms);
+        s.commands[form][name].cpu.push(result.cpuMs);
       }
-      if (name === "state" && JSON.parse(result.stdout).status !== "running") {
-        throw new Error(`state after start reads ${result.stdout}`);
-      }
-      s.commands[name].ms.push(result.ms);
-      s.commands[name].cpu.push(result.cpuMs);
     }
   }
 
@@ -724,13 +763,19 @@ function toRows(s: Samples): BenchRow[] {
     if (options.cpu) r.cpuMs = median(options.cpu);
     return r;
   };
-  const cmd = (name: keyof Samples["commands"], max: number) =>
-    row(`cmd.${name}`, name, "ms", s.commands[name].ms, {
-      base: floor,
-      goal: `<= ${max}x`,
-      max,
-      cpu: s.commands[name].cpu,
-    });
+  const cmd = (name: CommandName, max: number, form: Form = "bundle") =>
+    row(
+      `${form === "bundle" ? "cmd" : "src"}.${name}`,
+      form === "bundle" ? name : `${name} (from sources)`,
+      "ms",
+      s.commands[form][name].ms,
+      {
+        base: floor,
+        goal: `<= ${max}x`,
+        max,
+        cpu: s.commands[form][name].cpu,
+      },
+    );
   const rate = (count: number, totalMs: number) => [(count / totalMs) * 1000];
   return [
     row("floor.run", "floor: deno run (empty script)", "ms", s.floor, { base: floor, cpu: s.floorCpu }),
@@ -741,6 +786,11 @@ function toRows(s: Samples): BenchRow[] {
     cmd("state", 1.25),
     cmd("kill", 1.25),
     cmd("delete", 1.25),
+    cmd("create", 2.3, "source"),
+    cmd("start", 1.25, "source"),
+    cmd("state", 1.25, "source"),
+    cmd("kill", 1.25, "source"),
+    cmd("delete", 1.25, "source"),
     row("stop.latency", "stop: kill invoked -> offline", "ms", s.stopLatency, { base: floor }),
     row("crash.exit", "crash -> proxy exit", "ms", s.crashExit, {
       goal: "p95 <= 150 ms",
@@ -791,6 +841,7 @@ export function formatTable(report: BenchReport): string {
     `deno ${report.deno}, v8 ${report.v8}, ${report.cpus} CPUs, load ${
       report.loadAverage.map((l) => l.toFixed(2)).join(" ")
     }${report.quick ? ", quick mode" : ""}, ${(report.durationMs / 1000).toFixed(0)} s`,
+    "commands: `deno run -A --no-config remoteproc-runtime.js` (bundled form); from sources: `deno run -A main.ts`",
     "",
     fmt(header),
     `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,

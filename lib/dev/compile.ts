@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { COMMAND_MODULES } from "../cli/main.ts";
 import { ENTRY_MODULES } from "../../main.ts";
+import { JSONC_MODULE } from "../config/settings.ts";
 import { PROXY_PERMISSIONS, PROXY_V8_FLAGS } from "../process/self_exec.ts";
 
 /** One compiled file: the Rust target triple deno compiles for, and the file it writes (relative to the project). */
@@ -40,12 +41,13 @@ export const COMPILE_TARGETS: readonly CompileTarget[] = [
 ];
 
 /** Modules imported through computed specifiers, which `deno compile` must be told to embed. */
-const INCLUDED = [...ENTRY_MODULES, ...COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`)];
+const INCLUDED = [...ENTRY_MODULES, ...COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`), JSONC_MODULE];
 
 /**
  * The `deno compile` arguments for one target. The permissions and V8 flags are the ones the `deno run` form
  * of self re-execution uses ({@link PROXY_PERMISSIONS}, {@link PROXY_V8_FLAGS}), so both forms behave alike.
- * The modules imported through computed specifiers (main.ts's and the commands') are passed with --include.
+ * The modules imported through computed specifiers (main.ts's, the commands' and the JSONC parser's) are passed
+ * with --include.
  *
  * @example
  * ```ts
@@ -64,8 +66,8 @@ export function compileArgs(target: CompileTarget): string[] {
     target.output,
     `--v8-flags=${PROXY_V8_FLAGS}`,
     ...PROXY_PERMISSIONS,
-    // main.ts's modules and each command's module are imported through computed specifiers (see main.ts and
-    // lib/cli/main.ts), which the compiler cannot follow by itself.
+    // main.ts's modules, each command's module and the JSONC parser are imported through computed specifiers
+    // (see main.ts, lib/cli/main.ts and loadJsonc), which the compiler cannot follow by itself.
     ...INCLUDED.flatMap((path) => ["--include", path]),
     "main.ts",
   ];

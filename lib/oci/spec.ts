@@ -1,5 +1,6 @@
 import { isAbsolute, join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
+import { loadJsonc } from "../config/settings.ts";
 
 /** The annotation naming the remote processor a container runs on. */
 export const PROCESSOR_ANNOTATION = "remoteproc.name";
@@ -188,10 +189,8 @@ async function jsonErrorWhere(text: string, err: unknown): Promise<string> {
   const message = err instanceof Error ? err.message : String(err);
   const reason = message.replace(/\s*\(line \d+ column \d+\)/, "").replace(/ in JSON at position \d+.*/, "")
     .replace(/, ".*" is not valid JSON$/, "");
-  const { parse, printParseErrorCode } = await import("jsonc-parser");
-  const errors: import("jsonc-parser").ParseError[] = [];
-  parse(text, errors, { disallowComments: true, allowTrailingComma: false });
-  const first = errors[0];
+  const { parseJsonc, lineColumn } = await loadJsonc();
+  const first = parseJsonc(text, true).problem;
   const position = /position (\d+)/.exec(message);
   const offset = first
     ? first.offset
@@ -201,8 +200,5 @@ async function jsonErrorWhere(text: string, err: unknown): Promise<string> {
     ? text.length
     : -1;
   if (offset < 0) return reason;
-  const before = text.slice(0, offset);
-  const line = before.split("\n").length;
-  const column = offset - before.lastIndexOf("\n");
-  return `line ${line}, column ${column}: ${first ? printParseErrorCode(first.error) : reason}`;
+  return `${lineColumn(text, offset)}: ${first ? first.reason : reason}`;
 }

@@ -1,6 +1,6 @@
 import { orUndefined, RuntimeError } from "../errors.ts";
 import { isAlive, type ProcessIdentity, processStartTime } from "../process/proc.ts";
-import { bootProcessor, stopProcessor } from "../remoteproc/control.ts";
+import { bootObstacle, bootProcessor, stopProcessor } from "../remoteproc/control.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
 import {
   markStartRequested,
@@ -81,6 +81,11 @@ export async function runProxy(
     if (startTime === undefined) throw new RuntimeError("internal", "cannot read this process's start time");
     writeProxyReady(dir, { pid: Deno.pid, startTime });
     watcher = watchRequests(dir, record.timings.pollIntervalMs, tools);
+    // Nothing to do until start: look at the processor as the boot will, so that a problem is in the log
+    // before start fails on it (and start's boot finds this process's first stat done: about 1 ms in a
+    // fresh Deno process).
+    const obstacle = record.processor && bootObstacle(record.processor.dir);
+    if (obstacle) log(`created; a start now would fail: ${obstacle}`);
 
     let state = INITIAL_STATE;
     while (true) {

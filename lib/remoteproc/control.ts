@@ -1,7 +1,7 @@
 import { RuntimeError } from "../errors.ts";
 import { waitForSync, WaitTimeout } from "../util/wait.ts";
 import { processorCondition } from "./kernel_state.ts";
-import { readAttribute, writeAttribute } from "./sysfs.ts";
+import { checkWritable, readAttribute, writeAttribute } from "./sysfs.ts";
 
 /** How long to wait for the kernel, and how often to look. */
 export interface ControlTimings {
@@ -57,6 +57,27 @@ export function bootProcessor(dir: string, firmwareName: string, timings: Contro
       );
     }
     throw err;
+  }
+}
+
+/**
+ * What would make a boot of the processor at `dir` fail if it started now, or undefined: nothing (it is
+ * offline and its firmware and state can be written). Reads only; the boot checks all of it again.
+ *
+ * @example
+ * ```ts
+ * bootObstacle(dir); // undefined, or e.g. "it is running, not offline"
+ * ```
+ */
+export function bootObstacle(dir: string): string | undefined {
+  try {
+    const state = readAttribute(dir, "state");
+    if (state !== "offline") return `it is ${state}, not offline`;
+    checkWritable(dir, "firmware");
+    checkWritable(dir, "state");
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
   }
 }
 

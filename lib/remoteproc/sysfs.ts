@@ -92,8 +92,8 @@ export function readAttribute(dir: string, attribute: string): string {
 
 /**
  * Writes a value to a sysfs attribute the way the kernel expects it (one write, no newline). The kernel's
- * answer (an errno) comes back as the error of this call and is authoritative. A read-only attribute
- * (drivers that set sysfs_read_only) is reported before writing, since root could write a plain file.
+ * answer (an errno) comes back as the error of this call and is authoritative. A read-only attribute is
+ * reported before writing (see {@link checkWritable}).
  *
  * @example
  * ```ts
@@ -102,6 +102,25 @@ export function readAttribute(dir: string, attribute: string): string {
  * @throws {RuntimeError} "permission" for a read-only attribute, "device" with the kernel's error otherwise.
  */
 export function writeAttribute(dir: string, attribute: string, value: string): void {
+  const path = checkWritable(dir, attribute);
+  try {
+    Deno.writeTextFileSync(path, value, { create: false });
+  } catch (err) {
+    throw fsError(err, "write", path, kernelHint(err, attribute, value));
+  }
+}
+
+/**
+ * Checks that a sysfs attribute exists and is not read-only (drivers that set sysfs_read_only), which root
+ * could otherwise write as a plain file, and returns its path.
+ *
+ * @example
+ * ```ts
+ * checkWritable(dir, "firmware"); // "<dir>/firmware"
+ * ```
+ * @throws {RuntimeError} "permission" for a read-only attribute, "not-found" for a missing one.
+ */
+export function checkWritable(dir: string, attribute: string): string {
   const path = join(dir, attribute);
   let mode: number | null;
   try {
@@ -117,11 +136,7 @@ export function writeAttribute(dir: string, attribute: string, value: string): v
       }); this processor's driver does not let Linux control it`,
     );
   }
-  try {
-    Deno.writeTextFileSync(path, value, { create: false });
-  } catch (err) {
-    throw fsError(err, "write", path, kernelHint(err, attribute, value));
-  }
+  return path;
 }
 
 function kernelHint(err: unknown, attribute: string, value: string): string {

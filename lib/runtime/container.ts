@@ -1,9 +1,9 @@
-import { orUndefined, RuntimeError } from "../errors.ts";
+import { fsError, orUndefined, RuntimeError } from "../errors.ts";
 import { isAlive, pidListed, type ProcessIdentity } from "../process/proc.ts";
 import { readAttribute } from "../remoteproc/sysfs.ts";
 import { containerDir, type ContainerFiles, readContainerFiles } from "../store/container_store.ts";
 import { lockContainer } from "../store/lock.ts";
-import { pathExists } from "../util/fs.ts";
+import { join } from "../util/path.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import type { RuntimeContext } from "./context.ts";
 import { deriveStatus, type OciStatus } from "./status.ts";
@@ -72,26 +72,22 @@ export function notFound(id: string): RuntimeError {
 }
 
 /**
- * Takes the lock of the container `id` in `dir`; a directory removed meanwhile (a racing delete) means the
- * container does not exist.
+ * Takes the lock of the container `id`, which must exist. Opening the lock file is the check: no directory
+ * (never created, or removed by a racing delete) means the container does not exist. Its holder still reads
+ * the container after this, and finds it gone if a delete removed it while this waited.
  *
- * @throws {RuntimeError} "not-found".
+ * @example
+ * ```ts
+ * using _lock = lockExisting(ctx, "fw1");
+ * ```
+ * @throws {RuntimeError} "invalid-id", "not-found", or "permission" naming the lock file.
  */
-export function lockExisting(dir: string, id: string): Disposable {
+export function lockExisting(ctx: RuntimeContext, id: string): Disposable {
+  const dir = containerDir(ctx.root, id);
   try {
     return lockContainer(dir);
-  } catch {
-    throw notFound(id);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) throw notFound(id);
+    throw fsError(err, "lock", join(dir, "lock"));
   }
-}
-
-/**
- * The directory of the container `id`, which must exist.
- *
- * @throws {RuntimeError} "invalid-id", or "not-found" with "container ID does not exist".
- */
-export function existingContainerDir(ctx: RuntimeContext, id: string): string {
-  const dir = containerDir(ctx.root, id);
-  if (!pathExists(dir)) throw notFound(id);
-  return dir;
 }

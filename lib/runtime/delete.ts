@@ -1,17 +1,13 @@
 import { orUndefined, RuntimeError } from "../errors.ts";
-import { validateContainerId } from "../oci/container_id.ts";
 import { releaseClaim } from "../store/claims.ts";
 import { removeContainerDir, requestStop } from "../store/container_store.ts";
-import { pathExists } from "../util/fs.ts";
 import { forgetFirmwareOwner, removeStoredFirmware } from "../store/firmware_store.ts";
-import { lockContainer } from "../store/lock.ts";
 import { crashPoint } from "../util/crash_point.ts";
 import { dirname } from "../util/path.ts";
-import { existingContainerDir, loadContainer, notFound } from "./container.ts";
+import { type Container, loadContainer, lockExisting } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killProxy, stopOwnProcessor, waitForProxyExit } from "./stop.ts";
 
-/** How long a created container's proxy gets to exit on TERM before it is killed. */
 /** How long a proxy that is ending on its own is given before it is killed. */
 const PROXY_END_MS = 2_000;
 
@@ -32,27 +28,23 @@ export function deleteContainer(
   id: string,
   options: { force?: boolean } = {},
 ): void {
-  validateContainerId(id);
-  let dir: string;
-  try {
-    dir = existingContainerDir(ctx, id);
-  } catch (err) {
-    if (options.force && err instanceof RuntimeError && err.code === "not-found") return;
-    throw err;
-  }
+  const gone = (err: unknown) =>
+    options.force === true && err instanceof RuntimeError && err.code === "not-found";
   let lock: Disposable;
   try {
-    lock = lockContainer(dir);
-  } catch {
-    if (options.force) return; // deleted by someone else meanwhile
-    throw notFound(id);
+    lock = lockExisting(ctx, id);
+  } catch (err) {
+    if (gone(err)) return;
+    throw err;
   }
   using _lock = lock;
-  if (!pathExists(dir)) {
-    if (options.force) return; // deleted by someone else while this waited for the lock
-    throw notFound(id);
+  let c: Container;
+  try {
+    c = loadContainer(ctx, id);
+  } catch (err) {
+    if (gone(err)) return; // deleted by someone else while this waited for the lock
+    throw err;
   }
-  const c = loadContainer(ctx, id);
   if ((c.status === "running" || c.status === "creating") && !options.force) {
     throw new RuntimeError(
       "invalid-state",

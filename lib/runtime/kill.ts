@@ -2,7 +2,8 @@ import { RuntimeError } from "../errors.ts";
 import { parseSignal, signalAction } from "../process/signals.ts";
 import { requestStop } from "../store/container_store.ts";
 import { crashPoint } from "../util/crash_point.ts";
-import { existingContainerDir, loadContainer, lockExisting } from "./container.ts";
+import { EXIT } from "../proxy/machine.ts";
+import { loadContainer, lockExisting } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 import { killProxy, stopOwnProcessor, waitForProxyExit } from "./stop.ts";
 
@@ -31,7 +32,7 @@ export function killContainer(ctx: RuntimeContext, id: string, signalText = "SIG
     );
   }
   // A delete racing with this call may remove the directory first: then the container does not exist.
-  using _lock = lockExisting(existingContainerDir(ctx, id), id);
+  using _lock = lockExisting(ctx, id);
   const c = loadContainer(ctx, id);
   if (c.status !== "created" && c.status !== "running") {
     throw new RuntimeError(
@@ -46,7 +47,15 @@ export function killContainer(ctx: RuntimeContext, id: string, signalText = "SIG
     // The proxy watches its directory and stops the processor on this request, as it would on the signal.
     requestStop(c.dir, signal.name === "SIGINT" ? "SIGINT" : "SIGTERM");
     crashPoint("kill:after-request");
-    waitForProxyExit(id, c.proxy, (c.record?.timings.stopTimeoutMs ?? 10_000) + STOP_MARGIN_MS, c.dir);
+    const code = waitForProxyExit(
+      id,
+      c.proxy,
+      (c.record?.timings.stopTimeoutMs ?? 10_000) + STOP_MARGIN_MS,
+      c.dir,
+    );
+    // The proxy reports 0 only once it has read the processor offline, or when it never booted it: nothing
+    // is left to stop. Any other end (a failed stop, a proxy gone without a report) is checked below.
+    if (code === EXIT.stoppedOnRequest) return;
   }
   stopOwnProcessor(c.record);
 }

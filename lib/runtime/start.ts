@@ -3,7 +3,7 @@ import { isAlive, processStartTime } from "../process/proc.ts";
 import { markStartRequested, readBootReport } from "../store/container_store.ts";
 import { crashPoint } from "../util/crash_point.ts";
 import { sleepSync } from "../util/wait.ts";
-import { existingContainerDir, loadContainer, lockExisting } from "./container.ts";
+import { loadContainer, lockExisting } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 
 /** Extra time `start` gives the proxy beyond the boot timeout before it gives up waiting. */
@@ -23,7 +23,7 @@ const START_POLL_MS = 1;
  */
 export function startContainer(ctx: RuntimeContext, id: string): void {
   // A delete racing with this call may remove the directory first: then the container does not exist.
-  using _lock = lockExisting(existingContainerDir(ctx, id), id);
+  using _lock = lockExisting(ctx, id);
   const c = loadContainer(ctx, id);
   switch (c.status) {
     case "created":

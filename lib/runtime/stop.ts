@@ -11,7 +11,8 @@ const KILL_WAIT_MS = 5_000;
 /**
  * Waits until the proxy has exited or, given its container directory `dir`, has reported its exit code: the
  * report is the last thing a proxy does (after it stopped the processor) before its process ends, and
- * waiting for the end as well would only add the teardown of a Deno process to every `kill`.
+ * waiting for the end as well would only add the teardown of a Deno process to every `kill`. Returns the
+ * exit code reported, if any.
  *
  * @throws {RuntimeError} "timeout" when it is still alive at the deadline.
  */
@@ -20,10 +21,14 @@ export function waitForProxyExit(
   proxy: ProcessIdentity | null,
   timeoutMs: number,
   dir?: string,
-): void {
-  const reported = () => dir !== undefined && orUndefined(() => readExitReport(dir)) !== undefined;
+): number | undefined {
+  let code: number | undefined;
+  const reported = () => {
+    code = dir === undefined ? undefined : orUndefined(() => readExitReport(dir))?.code;
+    return code !== undefined;
+  };
   try {
-    waitForSync(() => !isAlive(proxy) || reported(), {
+    waitForSync(() => reported() || !isAlive(proxy), {
       timeoutMs,
       intervalMs: STOP_POLL_MS,
       what: "the proxy",
@@ -37,6 +42,7 @@ export function waitForProxyExit(
     }
     throw err;
   }
+  return code;
 }
 
 /**

@@ -1,0 +1,115 @@
+/**
+ * Builds the bundled form: the runtime as a few JavaScript files for a system `deno`, with nothing to
+ * transpile, no module graph to walk and no configuration file to read.
+ *
+ *   deno task bundle [--out DIR]              (default DIR: dist/js)
+ *   deno run -A --no-config DIR/remoteproc-runtime.js COMMAND ...
+ *
+ * remoteproc-runtime.js is main.ts. Each other file is one of the modules main.ts loads, with everything it
+ * imports: proxy.js, early.js, cli-COMMAND.js for each of BUNDLED_COMMANDS (the CLI and that one command),
+ * cli.js (the CLI and every command) and jsonc.js (the JSONC parser, loaded only to parse a file). A process
+ * reads two or three files where `deno run main.ts` reads some twenty to thirty modules and deno.json. The
+ * compiled release file (lib/dev/compile.ts) is built from the sources, not from these files.
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { BUNDLED_COMMANDS, bundleFile } from "../../main.ts";
+import { COMMAND_MODULES } from "../cli/main.ts";
+
+const PROJECT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The file of the bundled form to run. */
+export const BUNDLE_MAIN = "remoteproc-runtime.js";
+
+/**
+ * The entry modules of the bundled form's files other than {@link BUNDLE_MAIN}: file name (without .js) and
+ * source text, importing from `project`.
+ *
+ * @example
+ * ```ts
+ * bundleEntries("/src/remoteproc-runtime")["cli-state"]; // 'export { runCli } from "file:///src/...'
+ * ```
+ */
+export function bundleEntries(project: string): Record<string, string> {
+  const url = (path: string) => JSON.stringify(pathToFileURL(join(project, path)).href);
+  const cli = (commands: readonly string[]) =>
+    [
+      `export { runCli } from ${url("lib/cli/main.ts")};`,
+      // Prefixed: a command may be named by a reserved word (delete).
+      ...commands.map((name) => `import * as m_${name} from ${url(`lib/cli/${name}.ts`)};`),
+      `export const modules = { ${commands.map((name) => `${name}: m_${name}`).join(", ")} };`,
+    ].join("\n") + "\n";
+  const entries: Record<string, string> = {
+    [bundleFile("lib/cli/early.ts").slice(0, -3)]: `export * from ${url("lib/cli/early.ts")};\n`,
+    [bundleFile("lib/cli/proxy.ts").slice(0, -3)]: `export * from ${url("lib/cli/proxy.ts")};\n`,
+    jsonc: `export * from ${url("lib/config/jsonc.ts")};\n`,
+    [bundleFile("lib/cli/main.ts").slice(0, -3)]: cli(COMMAND_MODULES),
+  };
+  for (const name of BUNDLED_COMMANDS) {
+    entries[bundleFile("lib/cli/main.ts", name).slice(0, -3)] = cli([name]);
+  }
+  return entries;
+}
+
+/**
+ * Writes the bundled form of the project at `project` into `outDir` and returns the files written.
+ *
+ * @example
+ * ```ts
+ * await bundle({ project: ".", outDir: "dist/js" }); // ["remoteproc-runtime.js", "cli.js", ...]
+ * ```
+ * @throws {Error} when `deno bundle` fails, with its output.
+ */
+export async function bundle(options: { project: string; outDir: string }): Promise<string[]> {
+  const project = resolve(options.project);
+  const outDir = resolve(options.outDir);
+  const entryDir = await Deno.makeTempDir({ prefix: "rproc-bundle-" });
+  try {
+    const entries = Object.entries(bundleEntries(project));
+    for (const [name, text] of entries) await Deno.writeTextFile(join(entryDir, `${name}.ts`), text);
+    // main.ts is bundled on its own: only a bundle's entry module keeps `import.meta.main` (and keeps its
+    // computed imports, which find the other files next to it).
+    await denoBundle(project, ["-o", join(outDir, BUNDLE_MAIN), join(project, "main.ts")]);
+    await denoBundle(project, ["--outdir", outDir, ...entries.map(([name]) => join(entryDir, `${name}.ts`))]);
+    return [BUNDLE_MAIN, ...entries.map(([name]) => `${name}.js`)];
+  } finally {
+    await Deno.remove(entryDir, { recursive: true });
+  }
+}
+
+async function denoBundle(project: string, args: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--config", join(project, "deno.json"), "--platform", "deno", ...args],
+    cwd: project,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(`deno bundle failed (exit code ${code}): ${new TextDecoder().decode(stderr).trim()}`);
+  }
+}
+
+async function _main(argv: string[]): Promise<number> {
+  let out: string;
+  try {
+    out = parseArgs({ args: argv, strict: true, options: { out: { type: "string" } } }).values.out ??
+      join(PROJECT, "dist/js");
+  } catch (err) {
+    console.error(`bundle: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+  try {
+    const files = await bundle({ project: PROJECT, outDir: out });
+    console.log(
+      `wrote ${files.length} files to ${out}; run: deno run -A --no-config ${join(out, BUNDLE_MAIN)}`,
+    );
+  } catch (err) {
+    console.error(`bundle: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exitCode = await _main(Deno.args);
