@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { BUNDLED_COMMANDS, bundleFile, ENTRY_MODULES } from "../main.ts";
-import { bundle, BUNDLE_MAIN, bundleEntries } from "../lib/dev/bundle.ts";
+import { buildBundledForm, BUNDLE_MAIN, bundleEntries } from "../lib/dev/bundle.ts";
 import { COMMAND_MODULES } from "../lib/cli/main.ts";
 import { assertNothingLeft, listDir, MAIN, makeFixture, proxyCreateArgs } from "./helpers.ts";
 
@@ -37,7 +37,7 @@ Deno.test("bundleEntries: a file for every file main.ts can load, and the JSONC 
 Deno.test("the bundled form: a whole lifecycle, its own proxy, JSONC configuration, help, and one-line errors", async () => {
   const out = await Deno.makeTempDir({ prefix: "rproc-test-js-" });
   try {
-    const files = await bundle({ project: PROJECT, outDir: out });
+    const files = await buildBundledForm({ project: PROJECT, outDir: out });
     assert.deepEqual([...files].sort(), (await listDir(out)).sort());
     const main = join(out, BUNDLE_MAIN);
     await using f = await makeFixture({ processors: [{ name: "dsp0" }] }, {

@@ -101,8 +101,8 @@ export const JSONC_MODULE = "lib/config/jsonc.ts";
 /**
  * Loads the JSONC parser. The specifier is computed on purpose: a literal `import("...")` makes Deno resolve
  * the module and the npm package behind it whenever this module loads, that is for every command (about
- * 1.5 ms), though only configuration files and a bundle's config.json with a syntax error are parsed
- * with it.
+ * 1.5 ms), though only configuration files and an OCI bundle's config.json with a syntax error are
+ * parsed with it.
  *
  * @example
  * ```ts

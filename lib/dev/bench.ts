@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_TIMINGS } from "../config/settings.ts";
 import { Simulator } from "../simulator/simulator.ts";
-import { bundle, BUNDLE_MAIN } from "./bundle.ts";
+import { buildBundledForm, BUNDLE_MAIN } from "./bundle.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const ROOT = dirname(MAIN);
@@ -212,7 +212,7 @@ class Lab implements AsyncDisposable {
       // Keeps the event loop alive and does nothing else: what an idle Deno process costs.
       await Deno.writeTextFile(lab.idleScript, "setInterval(() => {}, 1 << 30);\n");
       await Deno.mkdir(join(lab.dir, "out"));
-      await bundle({ project: ROOT, outDir: join(lab.dir, "js") });
+      await buildBundledForm({ project: ROOT, outDir: join(lab.dir, "js") });
     } catch (err) {
       await lab[Symbol.asyncDispose]();
       throw err;
@@ -565,7 +565,8 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
     parallel: [],
     parallelTotalMs: 0,
   };
-  // dsp0 for the bundled form, dsp1 for the sources: each form has a processor, a state root and a bundle.
+  // dsp0 for the bundled form, dsp1 for the sources: each form has a processor, a state root and an OCI
+  // bundle.
   const sim = await lab.simulator("host1", 2);
   const root = join(lab.dir, "state1");
   const bundle = await lab.bundle("bundle1", "dsp0");

@@ -58,11 +58,11 @@ export function bundleEntries(project: string): Record<string, string> {
  *
  * @example
  * ```ts
- * await bundle({ project: ".", outDir: "dist/js" }); // ["remoteproc-runtime.js", "cli.js", ...]
+ * await buildBundledForm({ project: ".", outDir: "dist/js" }); // ["remoteproc-runtime.js", "cli.js", ...]
  * ```
  * @throws {Error} when `deno bundle` fails, with its output.
  */
-export async function bundle(options: { project: string; outDir: string }): Promise<string[]> {
+export async function buildBundledForm(options: { project: string; outDir: string }): Promise<string[]> {
   const project = resolve(options.project);
   const outDir = resolve(options.outDir);
   const entryDir = await Deno.makeTempDir({ prefix: "rproc-bundle-" });
@@ -101,7 +101,7 @@ async function _main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const files = await bundle({ project: PROJECT, outDir: out });
+    const files = await buildBundledForm({ project: PROJECT, outDir: out });
     console.log(
       `wrote ${files.length} files to ${out}; run: deno run -A --no-config ${join(out, BUNDLE_MAIN)}`,
     );
