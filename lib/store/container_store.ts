@@ -151,7 +151,9 @@ export interface StartRequest {
 
 /** The start request of the container, or undefined when start was never requested. */
 export function readStartRequest(dir: string): StartRequest | undefined {
-  return readJson<StartRequest>(join(dir, START_REQUESTED));
+  // Listed first, like the reports: the proxy looks on every change of its directory, and a missing file
+  // would otherwise be a thrown error each time.
+  return readListed<StartRequest>(dir, START_REQUESTED);
 }
 
 /**
@@ -177,7 +179,7 @@ export function requestStop(dir: string, signal: StopRequest["signal"]): void {
 
 /** The stop request of the container, or undefined when there is none. */
 export function readStopRequest(dir: string): StopRequest | undefined {
-  return readJson<StopRequest>(join(dir, STOP_REQUESTED));
+  return readListed<StopRequest>(dir, STOP_REQUESTED);
 }
 
 /**
