@@ -82,8 +82,7 @@ export async function runProxy(
     writeProxyReady(dir, { pid: Deno.pid, startTime });
     watcher = watchRequests(dir, record.timings.pollIntervalMs, tools);
     // Nothing to do until start: look at the processor as the boot will, so that a problem is in the log
-    // before start fails on it (and start's boot finds this process's first stat done: about 1 ms in a
-    // fresh Deno process).
+    // before start fails on it.
     const obstacle = record.processor && bootObstacle(record.processor.dir);
     if (obstacle) log(`created; a start now would fail: ${obstacle}`);
 
