@@ -4,7 +4,7 @@
  * bundle, instead of after.
  * @module
  */
-import { type GlobalFlags, splitGlobalFlags } from "./globals.ts";
+import { readCommandLine } from "./globals.ts";
 import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
 import { type SpawnedChild, startProxy } from "../process/spawn.ts";
 
@@ -24,11 +24,12 @@ const CREATING = ["create", "run"];
  * ```
  */
 export function earlyProxy(argv: string[]): SpawnedChild | undefined {
+  const line = readCommandLine(argv);
+  if (!line || line.globals.help || line.globals.version || !CREATING.includes(line.command ?? "")) {
+    return undefined;
+  }
+  if (line.args.includes("--help") || line.args.includes("-h")) return undefined;
   try {
-    const globals: GlobalFlags = { logFormat: "text", help: false, version: false };
-    const [command, ...rest] = splitGlobalFlags(argv, globals).rest;
-    if (globals.help || globals.version || !CREATING.includes(command)) return undefined;
-    if (rest.includes("--help") || rest.includes("-h")) return undefined;
     return startProxy(selfCommand(currentSelfExecInfo()), argv);
   } catch {
     return undefined;

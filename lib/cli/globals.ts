@@ -73,8 +73,29 @@ export function splitGlobalFlags(argv: string[], globals: GlobalFlags): { rest: 
 }
 
 /**
+ * The command line `argv` read ahead of the CLI (by main.ts and earlyProxy): its global flags, its command
+ * and the command's arguments. Undefined when a global flag is wrong, which the CLI then reports.
+ *
+ * @example
+ * ```ts
+ * readCommandLine(["--root", "/tmp/r", "state", "fw1"])?.args; // ["fw1"]
+ * ```
+ */
+export function readCommandLine(
+  argv: string[],
+): { globals: GlobalFlags; command: string | undefined; args: string[] } | undefined {
+  const globals: GlobalFlags = { logFormat: "text", help: false, version: false };
+  try {
+    const [command, ...args] = splitGlobalFlags(argv, globals).rest;
+    return { globals, command, args };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The command of the command line `argv`: its first argument after the global flags. Undefined when there is
- * none or a global flag is wrong, which the CLI then reports.
+ * none or a global flag is wrong.
  *
  * @example
  * ```ts
@@ -82,11 +103,7 @@ export function splitGlobalFlags(argv: string[], globals: GlobalFlags): { rest: 
  * ```
  */
 export function commandOf(argv: string[]): string | undefined {
-  try {
-    return splitGlobalFlags(argv, { logFormat: "text", help: false, version: false }).rest[0];
-  } catch {
-    return undefined;
-  }
+  return readCommandLine(argv)?.command;
 }
 
 function nonEmpty(flag: string, value: string): string {

@@ -5,7 +5,7 @@ import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import { type Command, commandHelp, parseCommandArgs } from "./command.ts";
 import { isoTimestamp } from "../util/time.ts";
-import { writeAllSync } from "../util/fs.ts";
+import { writeLineSync } from "../util/fs.ts";
 import { type GlobalFlags, splitGlobalFlags } from "./globals.ts";
 import type { SpawnedChild } from "../process/spawn.ts";
 
@@ -15,10 +15,9 @@ export interface CliIo {
   stderr(text: string): void;
 }
 
-const encoder = new TextEncoder();
 const STD_IO: CliIo = {
-  stdout: (text) => writeAllSync(Deno.stdout, encoder.encode(text + "\n")),
-  stderr: (text) => writeAllSync(Deno.stderr, encoder.encode(text + "\n")),
+  stdout: (text) => writeLineSync(Deno.stdout, text),
+  stderr: (text) => writeLineSync(Deno.stderr, text),
 };
 
 /** The modules (lib/cli/NAME.ts) loaded by {@link load}; `deno compile` is told to embed each of them. */

@@ -5,9 +5,8 @@
  */
 import { parseProxyLine } from "../proxy/line.ts";
 import { runProxy } from "../proxy/driver.ts";
-import { writeAllSync } from "../util/fs.ts";
+import { writeLineSync } from "../util/fs.ts";
 
-const encoder = new TextEncoder();
 /** The longest line accepted on standard input. */
 const MAX_LINE_BYTES = 8192;
 
@@ -24,7 +23,7 @@ const MAX_LINE_BYTES = 8192;
  */
 export async function proxyMain(args: string[]): Promise<number> {
   const fail = (what: string) => {
-    printTo(Deno.stderr, `proxy: ${what}; the proxy is started by create, not by hand`);
+    writeLineSync(Deno.stderr, `proxy: ${what}; the proxy is started by create, not by hand`);
     return 1;
   };
   if (args.length > 0 && args[0] !== "--") {
@@ -39,10 +38,10 @@ export async function proxyMain(args: string[]): Promise<number> {
     return fail(`expected "CREATOR-PID:START-TIME STATE-DIR" on standard input, got ${JSON.stringify(line)}`);
   }
   try {
-    return await runProxy(assignment.dir, assignment.creator, (text) => printTo(Deno.stdout, text));
+    return await runProxy(assignment.dir, assignment.creator, (text) => writeLineSync(Deno.stdout, text));
   } catch (err) {
     // The container log gets one line, as from any command, not a stack trace.
-    printTo(Deno.stderr, `proxy: ${err instanceof Error ? err.message : String(err)}`);
+    writeLineSync(Deno.stderr, `proxy: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
 }
@@ -65,8 +64,4 @@ function readLine(): string {
   const text = new TextDecoder().decode(buffer.subarray(0, length));
   const newline = text.indexOf("\n");
   return newline < 0 ? "" : text.slice(0, newline);
-}
-
-function printTo(stream: { writeSync(bytes: Uint8Array): number }, line: string): void {
-  writeAllSync(stream, encoder.encode(line + "\n"));
 }

@@ -12,6 +12,7 @@
  * why the faster way exists. Both are unit-tested (tests/unit_spawn_test.ts).
  * @module
  */
+import { processStartTime } from "./proc.ts";
 import type { SelfCommand } from "./self_exec.ts";
 
 /** A started child that waits for one line on its standard input. */
@@ -229,8 +230,6 @@ function spawnWithCommand(command: string, args: string[]): SpawnedChild {
     send: (line) => closePipe(line),
     async exitCode() {
       // An exited child is a zombie until its status is collected: /proc no longer gives it a start time.
-      // (Imported here: on the posix_spawn way, nothing before the spawn needs /proc.)
-      const { processStartTime } = await import("./proc.ts");
       if (status === undefined && processStartTime(child.pid) === undefined) {
         status = (await child.status).code;
       }

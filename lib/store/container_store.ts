@@ -151,8 +151,6 @@ export interface StartRequest {
 
 /** The start request of the container, or undefined when start was never requested. */
 export function readStartRequest(dir: string): StartRequest | undefined {
-  // Listed first, like the reports: the proxy looks on every change of its directory, and a missing file
-  // would otherwise be a thrown error each time.
   return readListed<StartRequest>(dir, START_REQUESTED);
 }
 
@@ -272,9 +270,10 @@ export function readContainerFiles(dir: string): ContainerFiles {
 }
 
 /**
- * Reads the JSON file `name` of `dir` if the directory lists it. For the files commands poll for (the
- * readiness, boot and exit reports), which are usually not there yet: a missing file then costs no thrown
- * error (the first one of a Deno process costs it about 1 ms).
+ * Reads the JSON file `name` of `dir` if the directory lists it. For the files that are usually not there
+ * yet when they are read: the reports commands poll for (readiness, boot, exit) and the requests the proxy
+ * looks for on every change of its directory. A missing file then costs no thrown error (the first one of a
+ * Deno process costs it about 1 ms).
  */
 function readListed<T>(dir: string, name: string): T | undefined {
   let listed: boolean;

@@ -109,3 +109,17 @@ export function removeIfPresent(path: string, action: string): void {
 export function writeAllSync(target: { writeSync(bytes: Uint8Array): number }, bytes: Uint8Array): void {
   for (let written = 0; written < bytes.length;) written += target.writeSync(bytes.subarray(written));
 }
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes `text` and a newline to `target` (stdout, stderr), all of it ({@link writeAllSync}).
+ *
+ * @example
+ * ```ts
+ * writeLineSync(Deno.stderr, "proxy: cannot read the record");
+ * ```
+ */
+export function writeLineSync(target: { writeSync(bytes: Uint8Array): number }, text: string): void {
+  writeAllSync(target, encoder.encode(text + "\n"));
+}
