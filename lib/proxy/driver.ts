@@ -1,7 +1,7 @@
 import { orUndefined, RuntimeError } from "../errors.ts";
 import { isAlive, type ProcessIdentity, processStartTime } from "../process/proc.ts";
 import { bootObstacle, bootProcessor, stopProcessor } from "../remoteproc/control.ts";
-import { readAttribute } from "../remoteproc/sysfs.ts";
+import { attributeReader, readAttribute } from "../remoteproc/sysfs.ts";
 import {
   markStartRequested,
   readRecord,
@@ -271,9 +271,10 @@ function perform(
       if (!processor) return;
       (async () => {
         // Edge-triggered: the machine hears of the state only when it changes (it was "running" when the
-        // boot was confirmed), so an idle poll reads one attribute and goes back to sleep.
+        // boot was confirmed), so an idle poll reads one attribute (held open) and goes back to sleep.
         let last = "running";
         let orphaned = false;
+        using state = attributeReader(processor.dir, "state");
         for (let polls = 1; !tools.closed(); polls++) {
           await pause(timings.pollIntervalMs);
           if (tools.closed()) return;
@@ -282,18 +283,18 @@ function perform(
             orphaned = true;
             push({ type: "orphaned" });
           }
-          let state: string;
+          let now: string;
           try {
-            state = readAttribute(processor.dir, "state");
+            now = state.read();
           } catch (err) {
             if (last !== UNREADABLE) log(`cannot read the processor state: ${errorMessage(err)}`);
-            state = UNREADABLE;
+            now = UNREADABLE;
           }
-          if (state === last) continue;
-          last = state;
-          const recovery = state === "crashed" &&
+          if (now === last) continue;
+          last = now;
+          const recovery = now === "crashed" &&
             orUndefined(() => readAttribute(processor.dir, "recovery")) === "enabled";
-          push({ type: "polled", state, recovery });
+          push({ type: "polled", state: now, recovery });
         }
       })();
       return;

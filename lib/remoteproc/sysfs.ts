@@ -83,11 +83,74 @@ export function findProcessor(hostRoot: string, name: string): Processor {
 export function readAttribute(dir: string, attribute: string): string {
   const path = join(dir, attribute);
   try {
-    const text = Deno.readTextFileSync(path);
-    return text.endsWith("\n") ? text.slice(0, -1) : text;
+    return chomp(Deno.readTextFileSync(path));
   } catch (err) {
     throw fsError(err, "read", path);
   }
+}
+
+/** A sysfs attribute held open for polling (see {@link attributeReader}). */
+export interface AttributeReader extends Disposable {
+  /** The attribute's value now, without its trailing newline. */
+  read(): string;
+}
+
+/** The most a sysfs attribute's show() returns: one page. */
+const ATTRIBUTE_MAX_BYTES = 4096;
+
+/**
+ * Opens an attribute for reading again and again, for the proxy's all-day poll: each read starts over at
+ * offset 0, which makes the kernel call the attribute's show() anew (the way GPIO values are polled). That
+ * is three system calls a read (fstat, lseek, read) where {@link readAttribute} makes six (open, fstat, lseek,
+ * two reads, close), and an idle proxy spends a little less CPU (README, Benchmark). A file replaced under its
+ * path (a fake tree's atomic rewrite) has no links left: fstat notices, and the path is opened again. A file
+ * that cannot be read (the device went away: ENODEV, or the path is gone) is closed, and the next read opens
+ * the path again.
+ *
+ * @example
+ * ```ts
+ * using state = attributeReader("/sys/class/remoteproc/remoteproc0", "state");
+ * state.read(); // "running"
+ * ```
+ * @throws {RuntimeError} from read(), naming the path, when the attribute cannot be read.
+ */
+export function attributeReader(dir: string, attribute: string): AttributeReader {
+  const path = join(dir, attribute);
+  const buffer = new Uint8Array(ATTRIBUTE_MAX_BYTES);
+  const decoder = new TextDecoder();
+  let file: Deno.FsFile | undefined;
+  const close = () => {
+    try {
+      file?.close();
+    } catch {
+      // closing is all that is left to do with it
+    }
+    file = undefined;
+  };
+  return {
+    read() {
+      try {
+        if (file && file.statSync().nlink === 0) close();
+        file ??= Deno.openSync(path);
+        file.seekSync(0, Deno.SeekMode.Start);
+        let text = "";
+        while (true) {
+          const count = file.readSync(buffer) ?? 0;
+          text += decoder.decode(buffer.subarray(0, count), { stream: true });
+          if (count < buffer.length) break;
+        }
+        return chomp(text + decoder.decode());
+      } catch (err) {
+        close();
+        throw fsError(err, "read", path);
+      }
+    },
+    [Symbol.dispose]: close,
+  };
+}
+
+function chomp(text: string): string {
+  return text.endsWith("\n") ? text.slice(0, -1) : text;
 }
 
 /**
