@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BenchReport, ROW_KEYS } from "../lib/dev/bench.ts";
+import { type BenchReport, ROW_KEYS, type Samples, toRows } from "../lib/dev/bench.ts";
 
 const BENCH = fileURLToPath(new URL("../lib/dev/bench.ts", import.meta.url));
 
@@ -33,7 +33,9 @@ Deno.test("bench --quick: prints a table and writes JSON with every row, and lea
       assert.ok(row.median >= 0 || row.key === "idle.cpu", `${row.key} is negative`);
       assert.ok(row.p95 >= row.median, `${row.key}: p95 below median`);
       if (row.ratio !== null) assert.ok(Number.isFinite(row.ratio) && row.ratio > 0, `${row.key} ratio`);
-      if (row.goal !== "") assert.equal(typeof row.met, "boolean", `${row.key} has a goal but no verdict`);
+      if (row.goal !== "") {
+        assert.equal(row.met, verdict(row), `${row.key}: the verdict does not follow its goal`);
+      }
       assert.ok(stdout.includes(`| ${row.label}`), `the table lacks ${row.label}`);
     }
     assert.match(stdout, /^\| what +\| n +\| median/m);
@@ -43,6 +45,60 @@ Deno.test("bench --quick: prints a table and writes JSON with every row, and lea
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bench rows: ratios to the floors, and each verdict on what its goal names", () => {
+  const timed = (ms: number) => ({ ms: [ms], cpu: [10] });
+  const commands = {
+    create: timed(220),
+    start: timed(126),
+    state: timed(110),
+    kill: timed(124),
+    delete: timed(90),
+  };
+  const samples: Samples = {
+    floor: [100],
+    floorCpu: [60],
+    commands: { bundle: commands, source: commands },
+    stopLatency: [90],
+    crashExit: [100, 151],
+    crashState: [120],
+    // Above the CPU floor (2x), yet under the goal's 0.5% of a core: met.
+    idleCpuPercent: [0.4],
+    floorWakeCpu: [0.2],
+    idleRss: [40],
+    idlePrivate: [12],
+    idleDirty: [11],
+    floorDirty: [10],
+    floorRss: [36],
+    floorPrivate: [10],
+    serial: [500],
+    serialTotalMs: 500,
+    parallel: [3000],
+    parallelTotalMs: 3000,
+  };
+  const rows = Object.fromEntries(toRows(samples).map((r) => [r.key, r]));
+  assert.deepEqual(Object.keys(rows), [...ROW_KEYS]);
+  assert.equal(rows["idle.cpu"].ratio, 2);
+  assert.equal(rows["idle.cpu"].met, true);
+  assert.equal(rows["floor.wake"].ratio, 1);
+  assert.equal(rows["cmd.create"].met, true); // 2.2x of 2.3x
+  assert.equal(rows["cmd.start"].met, false); // 1.26x of 1.25x
+  assert.equal(rows["cmd.kill"].met, true);
+  assert.equal(rows["crash.exit"].met, false); // p95 151 ms
+  assert.equal(rows["idle.private"].met, false); // 1.2x of 1.15x
+  for (const row of Object.values(rows)) if (row.goal !== "") assert.equal(row.met, verdict(row), row.key);
+});
+
+/** Whether a row meets its goal, read from the goal's words: "<= 1.25x" (the ratio), "<= 0.5%", "p95 <= 150 ms". */
+function verdict(row: BenchReport["rows"][number]): boolean {
+  const ratio = /^<= ([\d.]+)x$/.exec(row.goal);
+  if (ratio) return row.ratio !== null && row.ratio <= Number(ratio[1]);
+  const percent = /^<= ([\d.]+)%$/.exec(row.goal);
+  if (percent) return row.median <= Number(percent[1]);
+  const p95 = /^p95 <= ([\d.]+) ms$/.exec(row.goal);
+  if (p95) return row.p95 <= Number(p95[1]);
+  throw new Error(`${row.key}: a goal the test cannot read: ${row.goal}`);
+}
 
 async function benchTempDirs(): Promise<string[]> {
   const names: string[] = [];
