@@ -2,7 +2,7 @@
  * remoteproc-runtime: an OCI container runtime for Linux remote processors.
  * @module
  */
-import { commandOf } from "./lib/cli/globals.ts";
+import { readCommandLine } from "./lib/cli/globals.ts";
 import type { CommandModules } from "./lib/cli/main.ts";
 
 /**
@@ -51,10 +51,11 @@ if (import.meta.main) {
     const { proxyMain } = await load<typeof import("./lib/cli/proxy.ts")>("lib/cli/proxy.ts");
     Deno.exit(await proxyMain(Deno.args.slice(1)));
   }
-  const command = commandOf(Deno.args);
+  const line = readCommandLine(Deno.args);
+  const command = line?.command;
   // Started before the CLI's modules load: see lib/cli/early.ts.
   const proxy = command === "create" || command === "run"
-    ? (await load<typeof import("./lib/cli/early.ts")>("lib/cli/early.ts")).earlyProxy(Deno.args)
+    ? (await load<typeof import("./lib/cli/early.ts")>("lib/cli/early.ts")).earlyProxy(Deno.args, line)
     : undefined;
   const cli = await load<typeof import("./lib/cli/main.ts")>("lib/cli/main.ts", command);
   // The bundled form's CLI files also hand over the command modules they hold (see lib/dev/bundle.ts).

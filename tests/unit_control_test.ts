@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { bootObstacle } from "../lib/remoteproc/control.ts";
 import { attributeReader, checkWritable } from "../lib/remoteproc/sysfs.ts";
-import { commandOf } from "../lib/cli/globals.ts";
+import { readCommandLine } from "../lib/cli/globals.ts";
 import { Simulator } from "../lib/simulator/simulator.ts";
 
 Deno.test("bootObstacle: none for an offline processor; its state, a read-only attribute or a missing one otherwise", async () => {
@@ -27,7 +27,8 @@ Deno.test("bootObstacle: none for an offline processor; its state, a read-only a
   }
 });
 
-Deno.test("commandOf: the first argument after the global flags, undefined on none or a bad global flag", () => {
+Deno.test("readCommandLine: the command is the first argument after the global flags, undefined on none or a bad global flag", () => {
+  const commandOf = (argv: string[]) => readCommandLine(argv)?.command;
   assert.equal(commandOf(["--root", "/tmp/r", "state", "fw1"]), "state");
   assert.equal(commandOf(["--root=/tmp/r", "--debug", "create", "--bundle", "b", "x"]), "create");
   // A flag's value that happens to be a command name is not the command.

@@ -4,7 +4,7 @@
  * bundle, instead of after.
  * @module
  */
-import { readCommandLine } from "./globals.ts";
+import type { CommandLine } from "./globals.ts";
 import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
 import { type SpawnedChild, startProxy } from "../process/spawn.ts";
 
@@ -12,19 +12,18 @@ import { type SpawnedChild, startProxy } from "../process/spawn.ts";
 const CREATING = ["create", "run"];
 
 /**
- * Starts the proxy for the command line `argv` when its command creates a container, else returns
- * undefined. Whatever goes wrong here (a bad global flag, a proxy that cannot start) is left for the
- * command to find and report: it runs as if no proxy had been started.
+ * Starts the proxy for the command line `argv` (`line`, as main.ts read it) when its command creates a
+ * container, else returns undefined. Whatever goes wrong here (a bad global flag, a proxy that cannot start)
+ * is left for the command to find and report: it runs as if no proxy had been started.
  *
  * @example
  * ```ts
- * const proxy = earlyProxy(Deno.args);
+ * const proxy = earlyProxy(Deno.args, readCommandLine(Deno.args));
  * const code = await runCli(Deno.args, undefined, proxy);
  * await proxy?.kill(); // unless create kept it
  * ```
  */
-export function earlyProxy(argv: string[]): SpawnedChild | undefined {
-  const line = readCommandLine(argv);
+export function earlyProxy(argv: string[], line: CommandLine | undefined): SpawnedChild | undefined {
   if (!line || line.globals.help || line.globals.version || !CREATING.includes(line.command ?? "")) {
     return undefined;
   }

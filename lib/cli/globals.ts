@@ -72,18 +72,23 @@ export function splitGlobalFlags(argv: string[], globals: GlobalFlags): { rest: 
   return { rest: argv.slice(i) };
 }
 
+/** A command line read ahead of the CLI: its global flags, its command and the command's arguments. */
+export interface CommandLine {
+  globals: GlobalFlags;
+  command: string | undefined;
+  args: string[];
+}
+
 /**
- * The command line `argv` read ahead of the CLI (by main.ts and earlyProxy): its global flags, its command
- * and the command's arguments. Undefined when a global flag is wrong, which the CLI then reports.
+ * The command line `argv` read ahead of the CLI, once, by main.ts (which picks what to load by its command,
+ * and hands it to earlyProxy). Undefined when a global flag is wrong, which the CLI then reports.
  *
  * @example
  * ```ts
  * readCommandLine(["--root", "/tmp/r", "state", "fw1"])?.args; // ["fw1"]
  * ```
  */
-export function readCommandLine(
-  argv: string[],
-): { globals: GlobalFlags; command: string | undefined; args: string[] } | undefined {
+export function readCommandLine(argv: string[]): CommandLine | undefined {
   const globals: GlobalFlags = { logFormat: "text", help: false, version: false };
   try {
     const [command, ...args] = splitGlobalFlags(argv, globals).rest;
@@ -91,19 +96,6 @@ export function readCommandLine(
   } catch {
     return undefined;
   }
-}
-
-/**
- * The command of the command line `argv`: its first argument after the global flags. Undefined when there is
- * none or a global flag is wrong.
- *
- * @example
- * ```ts
- * commandOf(["--root", "/tmp/r", "state", "fw1"]); // "state"
- * ```
- */
-export function commandOf(argv: string[]): string | undefined {
-  return readCommandLine(argv)?.command;
 }
 
 function nonEmpty(flag: string, value: string): string {

@@ -18,6 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_TIMINGS } from "../config/settings.ts";
 import { Simulator } from "../simulator/simulator.ts";
+import { waitFor } from "../util/wait.ts";
 import { buildBundledForm, BUNDLE_MAIN } from "./bundle.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -327,11 +328,11 @@ class Lab implements AsyncDisposable {
   async spawnWake(path: string, ms: number): Promise<Deno.ChildProcess> {
     const ready = join(this.dir, "wake.ready");
     const child = this.spawnScript([this.wakeScript, path, String(ms), ready]);
-    const deadline = performance.now() + 10_000;
-    while (!(await Deno.stat(ready).then(() => true, () => false))) {
-      if (performance.now() > deadline) throw new Error("the wake floor's script did not start within 10 s");
-      await tick();
-    }
+    await waitFor(() => Deno.stat(ready).then(() => true, () => false), {
+      timeoutMs: 10_000,
+      intervalMs: 1,
+      what: "the wake floor's script to start",
+    });
     return child;
   }
 

@@ -41,15 +41,15 @@ export function bundleEntries(project: string): Record<string, string> {
       ...commands.map((name) => `import * as m_${name} from ${url(`lib/cli/${name}.ts`)};`),
       `export const modules = { ${commands.map((name) => `${name}: m_${name}`).join(", ")} };`,
     ].join("\n") + "\n";
+  // An entry is named as the file main.ts loads, without ".js".
+  const entry = (...args: Parameters<typeof bundleFile>) => bundleFile(...args).slice(0, -".js".length);
   const entries: Record<string, string> = {
-    [bundleFile("lib/cli/early.ts").slice(0, -3)]: `export * from ${url("lib/cli/early.ts")};\n`,
-    [bundleFile("lib/cli/proxy.ts").slice(0, -3)]: `export * from ${url("lib/cli/proxy.ts")};\n`,
+    [entry("lib/cli/early.ts")]: `export * from ${url("lib/cli/early.ts")};\n`,
+    [entry("lib/cli/proxy.ts")]: `export * from ${url("lib/cli/proxy.ts")};\n`,
     jsonc: `export * from ${url("lib/config/jsonc.ts")};\n`,
-    [bundleFile("lib/cli/main.ts").slice(0, -3)]: cli(COMMAND_MODULES),
+    [entry("lib/cli/main.ts")]: cli(COMMAND_MODULES),
   };
-  for (const name of BUNDLED_COMMANDS) {
-    entries[bundleFile("lib/cli/main.ts", name).slice(0, -3)] = cli([name]);
-  }
+  for (const name of BUNDLED_COMMANDS) entries[entry("lib/cli/main.ts", name)] = cli([name]);
   return entries;
 }
 
