@@ -127,6 +127,45 @@ Deno.test("writeFileAtomic replaces an existing file instead of writing into it"
   assert.notEqual((await Deno.stat(path)).ino, before, "a new file was renamed over the old one");
 });
 
+Deno.test("writeFileAtomic, not durable: whole content, a new file each time, the exact mode", async () => {
+  await using t = await tempRoot();
+  const path = join(t.root, "state.json");
+  const big = crypto.getRandomValues(new Uint8Array(65536));
+  writeFileAtomic(path, big, { durable: false });
+  assert.deepEqual(await Deno.readFile(path), big);
+  const before = (await Deno.stat(path)).ino;
+  writeFileAtomic(path, "42", { durable: false, mode: 0o600 });
+  assert.equal(await Deno.readTextFile(path), "42", "no tail of the old content is left");
+  assert.notEqual((await Deno.stat(path)).ino, before, "a new file was renamed over the old one");
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  const umask = Deno.umask(0o077);
+  try {
+    writeFileAtomic(path, "x", { durable: false });
+  } finally {
+    Deno.umask(umask);
+  }
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o644, "the default mode, whatever the umask");
+  assert.deepEqual(await names(t.root), ["state.json"]);
+});
+
+Deno.test("writeFileAtomic leaves alone a temp name another writer holds, durable or not", async () => {
+  await using t = await tempRoot();
+  const path = join(t.root, "state.json");
+  const random = Math.random;
+  Math.random = () => 0.5;
+  try {
+    const taken = join(t.root, `.state.json.tmp-${Deno.pid}-${(0.5).toString(36).slice(2, 10)}`);
+    await Deno.writeTextFile(taken, "theirs");
+    for (const durable of [true, false]) {
+      assert.throws(() => writeFileAtomic(path, "mine", { durable }), Deno.errors.AlreadyExists);
+      assert.equal(await Deno.readTextFile(taken), "theirs", `durable: ${durable}`);
+    }
+  } finally {
+    Math.random = random;
+  }
+  assert.equal(await Deno.lstat(path).catch(() => undefined), undefined);
+});
+
 Deno.test("writeFileAtomic applies the requested mode", async () => {
   await using t = await tempRoot();
   const path = join(t.root, "secret");

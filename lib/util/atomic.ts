@@ -7,7 +7,9 @@ import { basename, dirname, join } from "./path.ts";
  * `durable` (the default) the data is flushed to the disk before the rename, so it also survives a power
  * loss; the state directory does without (it lives on a tmpfs that a power loss empties anyway, and runc
  * does not flush its state either). Synchronous: these are small files, and Deno's first async write costs
- * a command ~7 ms (it loads the web streams code on demand).
+ * a command ~7 ms (it loads the web streams code on demand). `mode` (default 0o644) is the new file's
+ * permissions: exactly, when not durable (Deno.writeFileSync sets them after creating the file), and less
+ * what the umask removes when durable.
  *
  * @example
  * ```ts
@@ -22,16 +24,29 @@ export function writeFileAtomic(
 ): void {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${tempSuffix()}`);
-  const file = Deno.openSync(tmp, { write: true, createNew: true, mode: options.mode ?? 0o644 });
-  try {
-    writeAllSync(file, bytes);
-    if (options.durable !== false) file.syncDataSync();
-  } catch (err) {
+  const mode = options.mode ?? 0o644;
+  if (options.durable === false) {
+    // One call that opens, writes and closes: a fresh process's first write costs about 1.2 ms this way
+    // against 2 ms through Deno.FsFile, and every command or proxy that writes state pays it once.
+    try {
+      Deno.writeFileSync(tmp, bytes, { createNew: true, mode });
+    } catch (err) {
+      // A name that exists is another writer's: it is left alone.
+      if (!(err instanceof Deno.errors.AlreadyExists)) removeQuietly(tmp);
+      throw err;
+    }
+  } else {
+    const file = Deno.openSync(tmp, { write: true, createNew: true, mode });
+    try {
+      writeAllSync(file, bytes);
+      file.syncDataSync();
+    } catch (err) {
+      file.close();
+      removeQuietly(tmp);
+      throw err;
+    }
     file.close();
-    removeQuietly(tmp);
-    throw err;
   }
-  file.close();
   try {
     Deno.renameSync(tmp, path);
   } catch (err) {
