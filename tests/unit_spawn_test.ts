@@ -125,6 +125,13 @@ Deno.test("proxyLine and parseProxyLine: the creator and the directory (spaces a
   ) {
     assert.equal(parseProxyLine(bad), undefined, bad);
   }
+  // What the regular expression it replaced refused too: a pid with a leading zero or a sign, an empty start
+  // time, and any line break inside the directory.
+  for (
+    const bad of ["01:1 /d", "+1:1 /d", "1: /d", "1:1 /a\nb", "1:1 /a\rb", "1:1 /a\u2028b", "1:1 /a\u2029"]
+  ) {
+    assert.equal(parseProxyLine(bad), undefined, JSON.stringify(bad));
+  }
 });
 
 Deno.test("the proxy mode: no line is a quiet exit 0; a bad line or argument is one line on stderr and 1", async () => {

@@ -38,7 +38,7 @@ export function splitGlobalFlags(argv: string[], globals: GlobalFlags): { rest: 
       continue;
     }
     const eq = arg.indexOf("=");
-    const name = arg.replace(/^--?/, "").slice(0, eq < 0 ? undefined : eq - arg.match(/^--?/)![0].length);
+    const name = arg.slice(arg.startsWith("--") ? 2 : 1, eq < 0 ? undefined : eq);
     if (BOOLEAN_FLAGS.includes(name)) {
       if (name === "help") globals.help = true;
       if (name === "version") globals.version = true;

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "../util/path.ts";
 import { pathListed } from "../util/fs.ts";
+import { trimTrailingSlashes } from "../util/text.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import type { Timings } from "../store/record.ts";
 
@@ -52,7 +53,7 @@ const CONFIG_KEYS = ["root", "hostRoot", ...TIMING_KEYS];
  */
 export function defaultStateRoot(env: SettingEnv): string {
   if (env.uid === 0) return "/run/remoteproc-runtime";
-  if (env.xdgRuntimeDir) return `${env.xdgRuntimeDir.replace(/\/+$/, "")}/remoteproc-runtime`;
+  if (env.xdgRuntimeDir) return `${trimTrailingSlashes(env.xdgRuntimeDir)}/remoteproc-runtime`;
   return `/tmp/remoteproc-runtime-${env.uid ?? "user"}`;
 }
 

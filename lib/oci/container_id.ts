@@ -1,6 +1,5 @@
 import { RuntimeError } from "../errors.ts";
 
-const ID_PATTERN = /^[A-Za-z0-9_+.-]+$/;
 const MAX_ID_LENGTH = 1024;
 
 /**
@@ -16,7 +15,7 @@ export function validateContainerId(id: string): void {
   if (id === "") {
     throw new RuntimeError("invalid-id", "invalid container id: it is empty; give a non-empty id");
   }
-  if (id === "." || id === ".." || !ID_PATTERN.test(id)) {
+  if (id === "." || id === ".." || !onlyIdCharacters(id)) {
     const shown = JSON.stringify(id.length > 80 ? id.slice(0, 80) + "..." : id);
     throw new RuntimeError(
       "invalid-id",
@@ -29,4 +28,14 @@ export function validateContainerId(id: string): void {
       `invalid container id: it is ${id.length} characters long; use at most ${MAX_ID_LENGTH}`,
     );
   }
+}
+
+/** Whether every character of `id` is one runc allows: `[A-Za-z0-9_+.-]` (a loop: see lib/util/text.ts). */
+function onlyIdCharacters(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    const letterOrDigit = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (!letterOrDigit && c !== 95 && c !== 43 && c !== 46 && c !== 45) return false;
+  }
+  return true;
 }

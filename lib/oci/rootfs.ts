@@ -1,4 +1,5 @@
 import { join } from "../util/path.ts";
+import { trimTrailingSlashes } from "../util/text.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 
 const MAX_SYMLINKS = 40;
@@ -44,7 +45,7 @@ export function resolveInRootfs(rootfs: string, path: string, cwd = "/"): Resolv
   }
   // Follow the rootfs itself once on the host (it is the engine's choice), then never leave it.
   const root = Deno.realPathSync(rootfs);
-  const start = path.startsWith("/") ? path : `${cwd.replace(/\/*$/, "")}/${path}`;
+  const start = path.startsWith("/") ? path : `${trimTrailingSlashes(cwd)}/${path}`;
   const pending = start.split("/").filter((c) => c !== "" && c !== ".");
   const done: string[] = [];
   let links = 0;

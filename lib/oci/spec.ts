@@ -1,6 +1,7 @@
 import { isAbsolute, join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
 import { loadJsonc } from "../config/settings.ts";
+import { isDigits } from "../util/text.ts";
 
 /** The annotation naming the remote processor a container runs on. */
 export const PROCESSOR_ANNOTATION = "remoteproc.name";
@@ -97,7 +98,7 @@ export function parseBundleSpec(doc: unknown, bundle: string, path: string): Bun
   if (!isRecord(doc)) throw bad("the document", "must be a JSON object");
   const version = doc.ociVersion;
   if (typeof version !== "string") throw bad("ociVersion", 'must be a string such as "1.0.2"');
-  if (!/^1\.\d+/.test(version)) {
+  if (!version.startsWith("1.") || !isDigits(version.charAt(2))) {
     throw bad("ociVersion", `is ${JSON.stringify(version)}; only OCI runtime spec 1.x is supported`);
   }
   const annotations: Record<string, string> = {};

@@ -1,4 +1,5 @@
 import { RuntimeError } from "../errors.ts";
+import { isDigits } from "../util/text.ts";
 
 const LINUX_SIGNALS: Record<string, number> = {
   SIGHUP: 1,
@@ -53,7 +54,7 @@ export interface ParsedSignal {
  */
 export function parseSignal(input: string): ParsedSignal {
   const raw = input.trim();
-  if (/^\d+$/.test(raw)) {
+  if (isDigits(raw)) {
     const number = Number(raw);
     const name = Object.keys(LINUX_SIGNALS).find((k) => LINUX_SIGNALS[k] === number);
     if (name) return { name, number };

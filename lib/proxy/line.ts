@@ -1,8 +1,10 @@
 /**
  * The one line create sends its proxy on a pipe: who created the container and where its state directory is.
- * Its own small module: the proxy reads it before anything else and should load nothing more to do so.
+ * Its own small module (with lib/util/text.ts): the proxy reads it before anything else and should load
+ * nothing more to do so.
  * @module
  */
+import { isDigits } from "../util/text.ts";
 
 /** Who created a container (pid and start time) and where its state directory is: what a proxy is sent. */
 export interface ProxyAssignment {
@@ -32,7 +34,14 @@ export function proxyLine(creator: { pid: number; startTime: string }, dir: stri
  * ```
  */
 export function parseProxyLine(line: string): ProxyAssignment | undefined {
-  const match = /^([1-9]\d*):(\d+) (\/.*)$/.exec(line);
-  if (!match || match[3].includes("\n")) return undefined;
-  return { creator: { pid: Number(match[1]), startTime: match[2] }, dir: match[3] };
+  const colon = line.indexOf(":");
+  const space = line.indexOf(" ", colon + 1);
+  if (colon < 0 || space < 0) return undefined;
+  const [pid, startTime, dir] = [line.slice(0, colon), line.slice(colon + 1, space), line.slice(space + 1)];
+  if (!isDigits(pid) || pid.startsWith("0") || !isDigits(startTime) || !dir.startsWith("/")) return undefined;
+  if (LINE_BREAKS.some((c) => dir.includes(c))) return undefined;
+  return { creator: { pid: Number(pid), startTime }, dir };
 }
+
+/** What ends a line: none may be inside the directory. */
+const LINE_BREAKS = ["\n", "\r", "\u2028", "\u2029"];

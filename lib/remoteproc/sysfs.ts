@@ -1,5 +1,6 @@
 import { join } from "../util/path.ts";
 import { fsError, RuntimeError } from "../errors.ts";
+import { isDigits } from "../util/text.ts";
 
 /** One remote processor as found in /sys/class/remoteproc. */
 export interface Processor {
@@ -31,8 +32,8 @@ export function listProcessors(hostRoot: string): Processor[] {
   const found: Processor[] = [];
   try {
     for (const entry of Deno.readDirSync(classDir)) {
-      const match = /^remoteproc(\d+)$/.exec(entry.name);
-      if (!match) continue;
+      const index = entry.name.slice("remoteproc".length);
+      if (!entry.name.startsWith("remoteproc") || !isDigits(index)) continue;
       const dir = join(classDir, entry.name);
       let name: string;
       try {
@@ -40,7 +41,7 @@ export function listProcessors(hostRoot: string): Processor[] {
       } catch {
         continue; // a processor being removed while we look
       }
-      found.push({ index: Number(match[1]), name, dir });
+      found.push({ index: Number(index), name, dir });
     }
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return [];
@@ -226,7 +227,7 @@ export function firmwareDirectory(hostRoot: string): string {
   const param = join(hostRoot, "sys/module/firmware_class/parameters/path");
   let custom = "";
   try {
-    custom = Deno.readTextFileSync(param).replace(/\n+$/, "").trim();
+    custom = Deno.readTextFileSync(param).trim();
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw fsError(err, "read", param);
   }

@@ -1,5 +1,6 @@
 import { fsError } from "../errors.ts";
 import { join } from "./path.ts";
+import { trimTrailingSlashes } from "./text.ts";
 
 /**
  * Whether something (a file, a directory, a dangling symlink) exists at `path`, without following a final
@@ -32,7 +33,7 @@ export function pathExists(path: string): boolean {
  * ```
  */
 export function pathListed(path: string, from = "/"): boolean {
-  const start = from.replace(/\/+$/, "");
+  const start = trimTrailingSlashes(from);
   if (start !== "" && !path.startsWith(start + "/")) {
     throw new Error(`pathListed: ${path} is not under ${from}`);
   }
