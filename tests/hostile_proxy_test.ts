@@ -8,6 +8,7 @@ import { EXIT } from "../lib/proxy/machine.ts";
 import {
   assertNothingLeft,
   type Fixture,
+  MAIN,
   makeFixture,
   pidRunning,
   proxyExitCode,
@@ -83,6 +84,47 @@ for (
     await assertNothingLeft(f);
   });
 }
+
+Deno.test("a proxy whose log reader is gone (a closed pipe) still boots, stops and reports", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  // create's standard output and error are pipes, closed here once create has returned: the proxy inherits
+  // them, as it inherits an engine's log pipe, and every line it logs from then on meets EPIPE.
+  const create = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "--root",
+      f.root,
+      "--host-root",
+      f.host,
+      "create",
+      "--bundle",
+      await f.bundle(),
+      "fw1",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  assert.equal((await create.status).code, 0);
+  await create.stdout.cancel();
+  await create.stderr.cancel();
+  await ok(f, ["start", "fw1"]);
+  const { pid, status: running } = await status(f, "fw1");
+  assert.equal(running, "running");
+  assert.equal(await f.sim.state("dsp0"), "running");
+  await ok(f, ["kill", "fw1"]);
+  assert.equal(
+    await proxyExitCode(f, "fw1"),
+    EXIT.stoppedOnRequest,
+    "the proxy itself stopped the processor",
+  );
+  await waitForExit(pid);
+  assert.equal(await f.sim.state("dsp0"), "offline");
+  await ok(f, ["delete", "fw1"]);
+  await assertNothingLeft(f);
+});
 
 Deno.test("recovery enabled but the processor never comes back: exit 4 after recoveryGraceMs, delete stops it", async () => {
   await using f = await makeFixture({

@@ -38,11 +38,24 @@ export async function proxyMain(args: string[]): Promise<number> {
     return fail(`expected "CREATOR-PID:START-TIME STATE-DIR" on standard input, got ${JSON.stringify(line)}`);
   }
   try {
-    return await runProxy(assignment.dir, assignment.creator, (text) => writeLineSync(Deno.stdout, text));
+    return await runProxy(assignment.dir, assignment.creator, logLine);
   } catch (err) {
     // The container log gets one line, as from any command, not a stack trace.
     writeLineSync(Deno.stderr, `proxy: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
+  }
+}
+
+/**
+ * Writes one line of the container log (the proxy's standard output). A line that cannot be written is
+ * dropped: the log's reader may be gone (an engine's log pipe closed, journald restarted: EPIPE), and the
+ * proxy must still stop its processor, report crashes and exit as its container does.
+ */
+function logLine(text: string): void {
+  try {
+    writeLineSync(Deno.stdout, text);
+  } catch {
+    // dropped, as said above; the next line is tried again
   }
 }
 
