@@ -13,6 +13,14 @@ export const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 /** The project's testdata directory. */
 export const TESTDATA = join(dirname(MAIN), "testdata");
 
+/**
+ * The arguments of `deno` that run the CLI from the sources with state root `root` and host root `host`, then
+ * `args`: for tests that start the CLI themselves (its descriptors, or its environment, are the point).
+ */
+export function cliArgv(where: { root: string; host: string }, args: string[]): string[] {
+  return ["run", "-A", MAIN, "--root", where.root, "--host-root", where.host, ...args];
+}
+
 /** What one CLI run produced. */
 export interface CliResult {
   code: number;

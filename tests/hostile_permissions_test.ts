@@ -11,6 +11,7 @@ import { FIRMWARE_LEDGER } from "../lib/store/firmware_store.ts";
 import { runToFiles } from "../lib/dev/run_to_files.ts";
 import {
   assertNothingLeft,
+  cliArgv,
   type CliResult,
   listDir,
   MAIN,
@@ -130,14 +131,7 @@ async function nobodyBoard(): Promise<NobodyBoard> {
         [
           ...SETPRIV.slice(1),
           Deno.execPath(),
-          "run",
-          "-A",
-          MAIN,
-          "--root",
-          root,
-          "--host-root",
-          host,
-          ...args,
+          ...cliArgv({ root, host }, args),
         ],
         { outDir: out, env, clearEnv: true, cwd: work },
       );

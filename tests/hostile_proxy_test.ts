@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { EXIT } from "../lib/proxy/machine.ts";
 import {
   assertNothingLeft,
+  cliArgv,
   type Fixture,
-  MAIN,
   makeFixture,
   pidRunning,
   proxyExitCode,
@@ -90,19 +90,7 @@ Deno.test("a proxy whose log reader is gone (a closed pipe) still boots, stops a
   // create's standard output and error are pipes, closed here once create has returned: the proxy inherits
   // them, as it inherits an engine's log pipe, and every line it logs from then on meets EPIPE.
   const create = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "--root",
-      f.root,
-      "--host-root",
-      f.host,
-      "create",
-      "--bundle",
-      await f.bundle(),
-      "fw1",
-    ],
+    args: cliArgv(f, ["create", "--bundle", await f.bundle(), "fw1"]),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
