@@ -2,7 +2,7 @@
  * remoteproc-runtime: an OCI container runtime for Linux remote processors.
  * @module
  */
-import { readCommandLine } from "./lib/cli/globals.ts";
+import { CREATING_COMMANDS, readCommandLine } from "./lib/cli/globals.ts";
 import type { CommandModules } from "./lib/cli/main.ts";
 
 /**
@@ -54,7 +54,7 @@ if (import.meta.main) {
   const line = readCommandLine(Deno.args);
   const command = line?.command;
   // Started before the CLI's modules load: see lib/cli/early.ts.
-  const proxy = command === "create" || command === "run"
+  const proxy = CREATING_COMMANDS.includes(command)
     ? (await load<typeof import("./lib/cli/early.ts")>("lib/cli/early.ts")).earlyProxy(Deno.args, line)
     : undefined;
   const cli = await load<typeof import("./lib/cli/main.ts")>("lib/cli/main.ts", command);

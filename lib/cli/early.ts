@@ -4,12 +4,9 @@
  * bundle, instead of after.
  * @module
  */
-import type { CommandLine } from "./globals.ts";
+import { type CommandLine, CREATING_COMMANDS } from "./globals.ts";
 import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
 import { type SpawnedChild, startProxy } from "../process/spawn.ts";
-
-/** The commands that create a container, and so start a proxy. */
-const CREATING = ["create", "run"];
 
 /**
  * Starts the proxy for the command line `argv` (`line`, as main.ts read it) when its command creates a
@@ -24,7 +21,7 @@ const CREATING = ["create", "run"];
  * ```
  */
 export function earlyProxy(argv: string[], line: CommandLine | undefined): SpawnedChild | undefined {
-  if (!line || line.globals.help || line.globals.version || !CREATING.includes(line.command ?? "")) {
+  if (!line || line.globals.help || line.globals.version || !CREATING_COMMANDS.includes(line.command)) {
     return undefined;
   }
   if (line.args.includes("--help") || line.args.includes("-h")) return undefined;

@@ -16,6 +16,9 @@ export interface GlobalFlags {
   version: boolean;
 }
 
+/** The commands that create a container, and so start a proxy (early, from main.ts: see lib/cli/early.ts). */
+export const CREATING_COMMANDS: readonly (string | undefined)[] = ["create", "run"];
+
 export const VALUE_FLAGS = ["root", "host-root", "config", "log", "log-format", "rootless", "criu"];
 export const BOOLEAN_FLAGS = ["debug", "systemd-cgroup", "help", "version"];
 

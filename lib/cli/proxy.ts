@@ -23,7 +23,7 @@ const MAX_LINE_BYTES = 8192;
  */
 export async function proxyMain(args: string[]): Promise<number> {
   const fail = (what: string) => {
-    writeLineSync(Deno.stderr, `proxy: ${what}; the proxy is started by create, not by hand`);
+    writeQuietly(Deno.stderr, `proxy: ${what}; the proxy is started by create, not by hand`);
     return 1;
   };
   if (args.length > 0 && args[0] !== "--") {
@@ -38,22 +38,23 @@ export async function proxyMain(args: string[]): Promise<number> {
     return fail(`expected "CREATOR-PID:START-TIME STATE-DIR" on standard input, got ${JSON.stringify(line)}`);
   }
   try {
-    return await runProxy(assignment.dir, assignment.creator, logLine);
+    return await runProxy(assignment.dir, assignment.creator, (text) => writeQuietly(Deno.stdout, text));
   } catch (err) {
     // The container log gets one line, as from any command, not a stack trace.
-    writeLineSync(Deno.stderr, `proxy: ${err instanceof Error ? err.message : String(err)}`);
+    writeQuietly(Deno.stderr, `proxy: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
 }
 
 /**
- * Writes one line of the container log (the proxy's standard output). A line that cannot be written is
- * dropped: the log's reader may be gone (an engine's log pipe closed, journald restarted: EPIPE), and the
- * proxy must still stop its processor, report crashes and exit as its container does.
+ * Writes one line of the container log (the proxy's standard output or error, which it inherits from
+ * create). A line that cannot be written is dropped: the log's reader may be gone (an engine's log pipe
+ * closed, journald restarted: EPIPE), and the proxy must still stop its processor, report crashes and exit
+ * as its container does.
  */
-function logLine(text: string): void {
+function writeQuietly(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {
   try {
-    writeLineSync(Deno.stdout, text);
+    writeLineSync(stream, text);
   } catch {
     // dropped, as said above; the next line is tried again
   }

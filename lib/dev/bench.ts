@@ -555,6 +555,15 @@ async function serveSimulator(args: string[]): Promise<number> {
 
 type CommandName = "create" | "start" | "state" | "kill" | "delete";
 
+/** Each command's goal: its median at most this many times the floor (create starts two processes). */
+const COMMAND_GOALS: Record<CommandName, number> = {
+  create: 2.3,
+  start: 1.25,
+  state: 1.25,
+  kill: 1.25,
+  delete: 1.25,
+};
+
 function commandSamples(): Samples["commands"]["bundle"] {
   return {
     create: { ms: [], cpu: [] },
@@ -849,16 +858,9 @@ export function toRows(s: Samples): BenchRow[] {
     row("floor.wake", `floor: deno waking every ${PROXY_POLL_MS} ms (CPU)`, "%", s.floorWakeCpu, {
       base: floorWake,
     }),
-    cmd("create", 2.3),
-    cmd("start", 1.25),
-    cmd("state", 1.25),
-    cmd("kill", 1.25),
-    cmd("delete", 1.25),
-    cmd("create", 2.3, "source"),
-    cmd("start", 1.25, "source"),
-    cmd("state", 1.25, "source"),
-    cmd("kill", 1.25, "source"),
-    cmd("delete", 1.25, "source"),
+    ...(["bundle", "source"] as const).flatMap((form) =>
+      Object.entries(COMMAND_GOALS).map(([name, max]) => cmd(name as CommandName, max, form))
+    ),
     row("stop.latency", "stop: kill invoked -> offline", "ms", s.stopLatency, { base: floor }),
     row("crash.exit", "crash -> proxy exit", "ms", s.crashExit, {
       goal: "p95 <= 150 ms",
