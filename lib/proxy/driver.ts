@@ -3,6 +3,7 @@ import { isAlive, type ProcessIdentity, processStartTime } from "../process/proc
 import { bootObstacle, bootProcessor, stopProcessor } from "../remoteproc/control.ts";
 import { attributeReader, readAttribute } from "../remoteproc/sysfs.ts";
 import {
+  isRequestFile,
   markStartRequested,
   readRecord,
   readStartRequest,
@@ -23,6 +24,7 @@ import {
 } from "./machine.ts";
 import { isoTimestamp } from "../util/time.ts";
 import { pathExists } from "../util/fs.ts";
+import { basename, dirname } from "../util/path.ts";
 
 const SIGNALS = [START_SIGNAL, "SIGTERM", "SIGINT"] as const;
 /** While running, the container's directory is checked once every this many polls (the watcher's back-up). */
@@ -206,7 +208,7 @@ function watchRequests(dir: string, pollMs: number, tools: DriverTools): Deno.Fs
   }
   (async () => {
     try {
-      for await (const _ of watcher) look();
+      for await (const event of watcher) if (concernsRequests(dir, event)) look();
     } catch {
       // the watch broke (its directory was removed, or it was closed): look again below
     }
@@ -215,6 +217,21 @@ function watchRequests(dir: string, pollMs: number, tools: DriverTools): Deno.Fs
   // A request written before the watch began raised no event.
   look();
   return watcher;
+}
+
+/**
+ * Whether a change seen in the container directory `dir` can be a request or the directory's removal: one that
+ * touches `dir` itself, a request file, or anything else than a file in `dir`. The rest cannot: each state
+ * file written (a temp file renamed into place, the proxy's own reports too) raises five or six events, and
+ * a look at each lists the directory, while the command that just returned is ending.
+ *
+ * @example
+ * ```ts
+ * for await (const event of Deno.watchFs(dir)) if (concernsRequests(dir, event)) look();
+ * ```
+ */
+export function concernsRequests(dir: string, event: Deno.FsEvent): boolean {
+  return event.paths.some((path) => dirname(path) !== dir || isRequestFile(basename(path)));
 }
 
 function perform(

@@ -1,4 +1,4 @@
-import { isAbsolute, join, resolve } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { waitFor } from "../util/wait.ts";
 
@@ -545,9 +545,11 @@ export class Simulator implements AsyncDisposable {
   }
 
   /**
-   * Wakes the loop whenever a file in a processor directory changes (inotify), so a write is handled at
-   * once, as the kernel would, instead of at the next poll. Without a watch (inotify limits) the loop only
-   * polls.
+   * Wakes the loop whenever an attribute file in a processor directory is written (inotify), so a write is
+   * handled at once, as the kernel would, instead of at the next poll. Without a watch (inotify limits) the
+   * loop only polls. Its own updates (a temp file renamed over an attribute) raise five or six events each,
+   * which do not wake it: it would read every file again for each one, taking CPU from the processes it
+   * answers.
    */
   #watchWrites(): Deno.FsWatcher | undefined {
     let watcher: Deno.FsWatcher;
@@ -558,7 +560,7 @@ export class Simulator implements AsyncDisposable {
     }
     (async () => {
       try {
-        for await (const _ of watcher) this.#wake?.();
+        for await (const event of watcher) if (isAttributeWrite(event)) this.#wake?.();
       } catch {
         // closed
       }
@@ -655,4 +657,18 @@ export class Simulator implements AsyncDisposable {
     }
     return false;
   }
+}
+
+/**
+ * Whether `event` is a write to an attribute file, in place as sysfs takes it (not a rename onto one, which is
+ * how the simulator itself updates a file).
+ *
+ * @example
+ * ```ts
+ * for await (const event of Deno.watchFs(dir)) if (isAttributeWrite(event)) wake();
+ * ```
+ */
+export function isAttributeWrite(event: Deno.FsEvent): boolean {
+  return (event.kind === "modify" || event.kind === "access") &&
+    event.paths.some((path) => (ATTRIBUTES as readonly string[]).includes(basename(path)));
 }

@@ -15,6 +15,19 @@ const STOP_REQUESTED = "stop-requested";
 const EXIT_REPORT = "exit.json";
 
 /**
+ * Whether `name` is the name of a request file in a container's directory (written by `start` and `kill`).
+ *
+ * @example
+ * ```ts
+ * isRequestFile("start-requested"); // true
+ * isRequestFile("boot.json"); // false
+ * ```
+ */
+export function isRequestFile(name: string): boolean {
+  return name === START_REQUESTED || name === STOP_REQUESTED;
+}
+
+/**
  * The directory of container `id` under the state root. The id is validated first, so no id can reach
  * outside the root.
  *
