@@ -63,6 +63,7 @@ Deno.test("bench rows: ratios to the floors, and each verdict on what its goal n
     floorCpu: [60],
     commands: { bundle: commands, source: commands },
     stopLatency: [90],
+    stopExit: [95],
     crashExit: [100, 151],
     crashState: [120],
     // Above the CPU floor (2x), yet under the goal's 0.5% of a core: met.

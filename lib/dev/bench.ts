@@ -126,6 +126,7 @@ export const ROW_KEYS = [
   "src.kill",
   "src.delete",
   "stop.latency",
+  "stop.exit",
   "crash.exit",
   "crash.state",
   "idle.cpu",
@@ -430,6 +431,76 @@ async function waitGone(pid: number, timeoutMs: number): Promise<number> {
   return performance.now();
 }
 
+/** prctl(2) option: orphans of this process's descendants become its children. */
+const PR_SET_CHILD_SUBREAPER = 36;
+
+/**
+ * Takes the end of a proxy from wait4(2) rather than by polling /proc, which would take CPU from the very
+ * processes being timed: while it adopts, this process is a child subreaper (prctl(2)), so a proxy whose
+ * create has exited becomes its child. Without glibc (Deno's FFI) it polls.
+ */
+class Reaper implements Disposable {
+  #libc: Deno.DynamicLibrary<typeof LIBC> | undefined;
+  #waiting = 0;
+
+  private constructor(libc: Deno.DynamicLibrary<typeof LIBC> | undefined) {
+    this.#libc = libc;
+  }
+
+  static open(): Reaper {
+    try {
+      return new Reaper(Deno.dlopen("libc.so.6", LIBC));
+    } catch {
+      return new Reaper(undefined);
+    }
+  }
+
+  /** Starts (true) or stops (false) adopting; falls back to polling if the kernel refuses. */
+  adopt(on: boolean): void {
+    if (this.#libc && this.#libc.symbols.prctl(PR_SET_CHILD_SUBREAPER, on ? 1n : 0n, 0n, 0n, 0n) !== 0) {
+      this.#close();
+    }
+  }
+
+  /** Waits until `pid`, adopted, has ended and returns when, in milliseconds since the epoch. */
+  async ended(pid: number, timeoutMs = 30_000): Promise<number> {
+    if (this.#libc) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`process ${pid} still runs after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+      this.#waiting++;
+      const reaped = this.#libc.symbols.wait4(pid, null, 0, null).finally(() => this.#waiting--);
+      try {
+        if (await Promise.race([reaped, deadline]) === pid) return performance.timeOrigin + performance.now();
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    // Not this process's child after all (or no libc): poll.
+    return performance.timeOrigin + await waitGone(pid, timeoutMs);
+  }
+
+  [Symbol.dispose](): void {
+    this.adopt(false);
+    // A wait4 still running (a proxy that did not end, killed when the lab closes) keeps the library open.
+    if (this.#waiting === 0) this.#close();
+  }
+
+  #close(): void {
+    this.#libc?.close();
+    this.#libc = undefined;
+  }
+}
+
+const LIBC = {
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+  wait4: { parameters: ["i32", "pointer", "i32", "pointer"], result: "i32", nonblocking: true },
+} as const;
+
 function tick(ms = 1): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -600,6 +671,8 @@ export interface Samples {
   floorCpu: number[];
   commands: Record<Form, Record<CommandName, { ms: number[]; cpu: number[] }>>;
   stopLatency: number[];
+  /** From kill invoked until kill has returned and the proxy has ended: what an engine waits for. */
+  stopExit: number[];
   crashExit: number[];
   crashState: number[];
   idleCpuPercent: number[];
@@ -623,6 +696,7 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
     floorCpu: [],
     commands: { bundle: commandSamples(), source: commandSamples() },
     stopLatency: [],
+    stopExit: [],
     crashExit: [],
     crashState: [],
     idleCpuPercent: [],
@@ -644,11 +718,13 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
   const root = join(lab.dir, "state1");
   const bundle = await lab.bundle("bundle1", "dsp0");
   const cli = (args: string[]) => lab.cli(root, sim.host, args);
-  const forms: Record<Form, { cli: (args: string[]) => Promise<Timed>; bundle: string }> = {
-    bundle: { cli, bundle },
+  const sourceRoot = join(lab.dir, "state2");
+  const forms: Record<Form, { cli: (args: string[]) => Promise<Timed>; bundle: string; root: string }> = {
+    bundle: { cli, bundle, root },
     source: {
-      cli: (args) => lab.cli(join(lab.dir, "state2"), sim.host, args, "source"),
+      cli: (args) => lab.cli(sourceRoot, sim.host, args, "source"),
       bundle: await lab.bundle("bundle2", "dsp1"),
+      root: sourceRoot,
     },
   };
 
@@ -657,6 +733,9 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
   for (const form of Object.values(forms)) await lifecycle(form.cli, form.bundle, "warm");
 
   log(`commands: ${plan.commandRounds} rounds, both forms`);
+  // Each proxy these rounds start becomes this process's child once its create has exited.
+  using reaper = Reaper.open();
+  reaper.adopt(true);
   for (let round = 0; round < plan.commandRounds; round++) {
     const id = `c${round}`;
     const steps = (b: string): [CommandName, string[]][] => [
@@ -676,12 +755,19 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
       for (const form of order) {
         const [name, args] = steps(forms[form].bundle)[step];
         let result: Timed;
-        if (name === "kill" && form === "bundle") {
-          // When the processor went offline is the simulator's to tell: polling its state file from here
-          // would take CPU from the kill being timed (about 4 ms of it on two cores).
+        if (name === "kill") {
+          const proxy = await proxyPid(forms[form].root, id);
+          lab.track(proxy);
           const began = performance.timeOrigin + performance.now();
           result = await forms[form].cli(args);
-          s.stopLatency.push((await sim.offlineAt("dsp0", began)) - began);
+          // The container's end, for an engine; and nothing of the proxy's is left to slow the next step.
+          const ended = await reaper.ended(proxy);
+          if (form === "bundle") {
+            // When the processor went offline is the simulator's to tell: polling its state file from here
+            // would take CPU from the kill being timed (about 4 ms of it on two cores).
+            s.stopLatency.push((await sim.offlineAt("dsp0", began)) - began);
+            s.stopExit.push(ended - began);
+          }
         } else {
           result = await forms[form].cli(args);
         }
@@ -693,6 +779,8 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
       }
     }
   }
+
+  reaper.adopt(false);
 
   log(`crash detection: ${plan.crashRounds} rounds`);
   for (let round = 0; round < plan.crashRounds; round++) {
@@ -870,6 +958,7 @@ export function toRows(s: Samples): BenchRow[] {
       Object.entries(COMMAND_GOALS).map(([name, max]) => cmd(name as CommandName, max, form))
     ),
     row("stop.latency", "stop: kill invoked -> offline", "ms", s.stopLatency, { base: floor }),
+    row("stop.exit", "stop: kill invoked -> proxy exited", "ms", s.stopExit, { base: floor }),
     row("crash.exit", "crash -> proxy exit", "ms", s.crashExit, {
       goal: "p95 <= 150 ms",
       max: 150,
