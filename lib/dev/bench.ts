@@ -431,6 +431,14 @@ async function waitGone(pid: number, timeoutMs: number): Promise<number> {
   return performance.now();
 }
 
+/**
+ * Now, in milliseconds since the epoch with performance.now()'s precision: a clock every process on the
+ * machine shares (the simulator's timestamps are on it too).
+ */
+function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** prctl(2) option: orphans of this process's descendants become its children. */
 const PR_SET_CHILD_SUBREAPER = 36;
 
@@ -475,7 +483,7 @@ class Reaper implements Disposable {
       this.#waiting++;
       const reaped = this.#libc.symbols.wait4(pid, null, 0, null).finally(() => this.#waiting--);
       try {
-        if (await Promise.race([reaped, deadline]) === pid) return performance.timeOrigin + performance.now();
+        if (await Promise.race([reaped, deadline]) === pid) return epochNow();
       } finally {
         clearTimeout(timer);
       }
@@ -565,7 +573,7 @@ class SimProcess {
 
   /** Crashes processor `name` and returns once the state file reads crashed. */
   async crash(name: string): Promise<void> {
-    await this.#writer.write(new TextEncoder().encode(`crash ${name}\n`));
+    await this.#send(`crash ${name}`);
     await this.#expect("ok");
   }
 
@@ -574,16 +582,25 @@ class SimProcess {
    * performance.now(), a clock every process on the machine shares); throws if that was not after `after`.
    */
   async offlineAt(name: string, after: number): Promise<number> {
-    await this.#writer.write(new TextEncoder().encode(`offline-at ${name}\n`));
-    const { value, done } = await this.#lines.next();
-    const at = done ? NaN : Number(value);
-    if (!(at > after)) throw new Error(`simulator: ${name} has not gone offline since ${after} (${value})`);
+    await this.#send(`offline-at ${name}`);
+    const answer = await this.#answer();
+    const at = Number(answer);
+    if (!(at > after)) throw new Error(`simulator: ${name} has not gone offline since ${after} (${answer})`);
     return at;
   }
 
+  async #send(command: string): Promise<void> {
+    await this.#writer.write(new TextEncoder().encode(`${command}\n`));
+  }
+
+  /** The simulator's next line; undefined once it has closed its output. */
+  async #answer(): Promise<string | undefined> {
+    return (await this.#lines.next()).value;
+  }
+
   async #expect(word: string): Promise<void> {
-    const { value, done } = await this.#lines.next();
-    if (done || value !== word) throw new Error(`simulator said ${JSON.stringify(value)}, not ${word}`);
+    const answer = await this.#answer();
+    if (answer !== word) throw new Error(`simulator said ${JSON.stringify(answer)}, not ${word}`);
   }
 
   async close(): Promise<void> {
@@ -623,7 +640,7 @@ async function serveSimulator(args: string[]): Promise<number> {
     // Told just before the new state is written, within microseconds of it.
     log: (line) => {
       const [name, reaction] = line.split(": ");
-      if (reaction === "stop -> offline") offlineAt.set(name, performance.timeOrigin + performance.now());
+      if (reaction === "stop -> offline") offlineAt.set(name, epochNow());
     },
   });
   const encoder = new TextEncoder();
@@ -733,7 +750,8 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
   for (const form of Object.values(forms)) await lifecycle(form.cli, form.bundle, "warm");
 
   log(`commands: ${plan.commandRounds} rounds, both forms`);
-  // Each proxy these rounds start becomes this process's child once its create has exited.
+  // Each proxy these rounds and the crash rounds start becomes this process's child once its create has
+  // exited, and its end is taken from wait4.
   using reaper = Reaper.open();
   reaper.adopt(true);
   for (let round = 0; round < plan.commandRounds; round++) {
@@ -758,7 +776,7 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
         if (name === "kill") {
           const proxy = await proxyPid(forms[form].root, id);
           lab.track(proxy);
-          const began = performance.timeOrigin + performance.now();
+          const began = epochNow();
           result = await forms[form].cli(args);
           // The container's end, for an engine; and nothing of the proxy's is left to slow the next step.
           const ended = await reaper.ended(proxy);
@@ -780,8 +798,6 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
     }
   }
 
-  reaper.adopt(false);
-
   log(`crash detection: ${plan.crashRounds} rounds`);
   for (let round = 0; round < plan.crashRounds; round++) {
     const id = `crash${round}`;
@@ -791,18 +807,19 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
     lab.track(proxy);
     // A random phase in the proxy's poll cycle, so the samples cover the whole cycle, not one point of it.
     await tick(Math.random() * PROXY_POLL_MS);
-    const began = performance.now();
+    const began = epochNow();
     await sim.crash("dsp0");
-    const gone = waitGone(proxy, 10_000);
+    const gone = reaper.ended(proxy, 10_000);
     let stateAt = 0;
     while (stateAt === 0) {
       const state = await cli(["state", id]);
-      if (JSON.parse(state.stdout).status === "stopped") stateAt = performance.now();
+      if (JSON.parse(state.stdout).status === "stopped") stateAt = epochNow();
     }
     s.crashExit.push((await gone) - began);
     s.crashState.push(stateAt - began);
     await cli(["delete", id]);
   }
+  reaper.adopt(false);
 
   log(`idle proxy: ${plan.idleWindowMs} ms window`);
   {
