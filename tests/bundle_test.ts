@@ -37,7 +37,8 @@ Deno.test("bundleEntries: a file for every file main.ts can load, and the JSONC 
 Deno.test("the bundled form: a whole lifecycle, its own proxy, JSONC configuration, help, and one-line errors", async () => {
   const out = await Deno.makeTempDir({ prefix: "rproc-test-js-" });
   try {
-    const files = await buildBundledForm({ project: PROJECT, outDir: out });
+    // As the release's compile builds it (lib/dev/compile.ts): the lock file must be up to date.
+    const files = await buildBundledForm({ project: PROJECT, outDir: out, frozenLockfile: true });
     assert.deepEqual([...files].sort(), (await listDir(out)).sort());
     const main = join(out, BUNDLE_MAIN);
     await using f = await makeFixture({ processors: [{ name: "dsp0" }] }, {

@@ -8,9 +8,10 @@ import {
   selfCommand,
 } from "../lib/process/self_exec.ts";
 import { COMMAND_MODULES } from "../lib/cli/main.ts";
-import { ENTRY_MODULES } from "../main.ts";
+import { BUNDLED_COMMANDS, bundleFile, ENTRY_MODULES } from "../main.ts";
 import { JSONC_MODULE } from "../lib/config/settings.ts";
 import { COMPILE_TARGETS, compileArgs } from "../lib/dev/compile.ts";
+import { BUNDLE_MAIN, bundleFileNames } from "../lib/dev/bundle.ts";
 
 const PROJECT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -95,14 +96,26 @@ Deno.test("selfCommand: the deno run command it builds really starts the runtime
   assert.match(new TextDecoder().decode(stdout), new RegExp(`version ${version.replaceAll(".", "\\.")}`));
 });
 
-Deno.test("deno compile embeds every module imported through a computed specifier (main.ts's, the commands', JSONC's)", async () => {
-  const args = compileArgs(COMPILE_TARGETS[0]);
+Deno.test("deno compile builds the bundled form, embedding each of its files, which hold every module imported through a computed specifier", async () => {
+  const args = compileArgs(COMPILE_TARGETS[0], "/b");
+  assert.equal(args.at(-1), `/b/${BUNDLE_MAIN}`, "the entry is the bundled form's main file");
+  assert.ok(args.includes("--no-config"), "nothing outside the bundled files is read");
   const included = args.flatMap((arg, i) => args[i - 1] === "--include" ? [arg] : []);
-  assert.deepEqual(included, [
-    ...ENTRY_MODULES,
-    ...COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`),
-    JSONC_MODULE,
-  ]);
+  assert.deepEqual(
+    included,
+    bundleFileNames().filter((name) => name !== BUNDLE_MAIN).map((name) => `/b/${name}`),
+  );
+  assert.deepEqual(
+    new Set(bundleFileNames()),
+    new Set([
+      BUNDLE_MAIN,
+      ...ENTRY_MODULES.map((module) => bundleFile(module)),
+      ...BUNDLED_COMMANDS.map((command) => bundleFile("lib/cli/main.ts", command)),
+      "jsonc.js",
+    ]),
+  );
+  // The bundled form holds a file for each of main.ts's computed imports, each command module (in cli.js) and
+  // the JSONC parser: the lists it is built from are checked against the sources below.
   const main = await Deno.readTextFile(new URL("../main.ts", import.meta.url));
   const entries = [...main.matchAll(/load<typeof import\("\.\/([\w/]+\.ts)"\)>\("([\w/]+\.ts)"[,)]/g)];
   assert.equal(entries.length, ENTRY_MODULES.length);
@@ -112,7 +125,12 @@ Deno.test("deno compile embeds every module imported through a computed specifie
   }
   // Each is a real command module, and every command module of lib/cli is listed.
   const root = new URL("../", import.meta.url);
-  for (const path of included) assert.ok((await Deno.stat(new URL(path, root))).isFile, path);
+  for (const path of [...ENTRY_MODULES, JSONC_MODULE]) {
+    assert.ok((await Deno.stat(new URL(path, root))).isFile, path);
+  }
+  for (const name of COMMAND_MODULES) {
+    assert.ok((await Deno.stat(new URL(`lib/cli/${name}.ts`, root))).isFile, name);
+  }
   const source = await Deno.readTextFile(new URL("lib/cli/main.ts", root));
   const loaded = [...source.matchAll(/get<typeof import\("\.\/(\w+)\.ts"\)>\("(\w+)"\)/g)];
   assert.ok(loaded.length >= COMMAND_MODULES.length - 1, `found ${loaded.length} loads`);

@@ -9,7 +9,7 @@
  * imports: proxy.js, early.js, cli-COMMAND.js for each of BUNDLED_COMMANDS (the CLI and that one command),
  * cli.js (the CLI and every command) and jsonc.js (the JSONC parser, loaded only to parse a file). A process
  * reads two or three files where `deno run main.ts` reads some twenty to thirty modules and deno.json. The
- * compiled release file (lib/dev/compile.ts) is built from the sources, not from these files.
+ * compiled release file (lib/dev/compile.ts) is these files with Deno's runtime.
  * @module
  */
 import { join, resolve } from "node:path";
@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { BUNDLED_COMMANDS, bundleFile } from "../../main.ts";
 import { COMMAND_MODULES } from "../cli/main.ts";
+import { JSONC_MODULE } from "../config/settings.ts";
 
 const PROJECT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -46,7 +47,7 @@ export function bundleEntries(project: string): Record<string, string> {
   const entries: Record<string, string> = {
     [entry("lib/cli/early.ts")]: `export * from ${url("lib/cli/early.ts")};\n`,
     [entry("lib/cli/proxy.ts")]: `export * from ${url("lib/cli/proxy.ts")};\n`,
-    jsonc: `export * from ${url("lib/config/jsonc.ts")};\n`,
+    jsonc: `export * from ${url(JSONC_MODULE)};\n`,
     [entry("lib/cli/main.ts")]: cli(COMMAND_MODULES),
   };
   for (const name of BUNDLED_COMMANDS) entries[entry("lib/cli/main.ts", name)] = cli([name]);
@@ -54,7 +55,20 @@ export function bundleEntries(project: string): Record<string, string> {
 }
 
 /**
- * Writes the bundled form of the project at `project` into `outDir` and returns the files written.
+ * The names of the files of the bundled form, {@link BUNDLE_MAIN} first.
+ *
+ * @example
+ * ```ts
+ * bundleFileNames(); // ["remoteproc-runtime.js", "early.js", "proxy.js", "jsonc.js", "cli.js", ...]
+ * ```
+ */
+export function bundleFileNames(): string[] {
+  return [BUNDLE_MAIN, ...Object.keys(bundleEntries(PROJECT)).map((name) => `${name}.js`)];
+}
+
+/**
+ * Writes the bundled form of the project at `project` into `outDir` and returns the files written
+ * ({@link bundleFileNames}). With `frozenLockfile`, `deno bundle` fails where deno.lock is out of date.
  *
  * @example
  * ```ts
@@ -62,7 +76,9 @@ export function bundleEntries(project: string): Record<string, string> {
  * ```
  * @throws {Error} when `deno bundle` fails, with its output.
  */
-export async function buildBundledForm(options: { project: string; outDir: string }): Promise<string[]> {
+export async function buildBundledForm(
+  options: { project: string; outDir: string; frozenLockfile?: boolean },
+): Promise<string[]> {
   const project = resolve(options.project);
   const outDir = resolve(options.outDir);
   const entryDir = await Deno.makeTempDir({ prefix: "rproc-bundle-" });
@@ -71,9 +87,15 @@ export async function buildBundledForm(options: { project: string; outDir: strin
     for (const [name, text] of entries) await Deno.writeTextFile(join(entryDir, `${name}.ts`), text);
     // main.ts is bundled on its own: only a bundle's entry module keeps `import.meta.main` (and keeps its
     // computed imports, which find the other files next to it).
-    await denoBundle(project, ["-o", join(outDir, BUNDLE_MAIN), join(project, "main.ts")]);
-    await denoBundle(project, ["--outdir", outDir, ...entries.map(([name]) => join(entryDir, `${name}.ts`))]);
-    return [BUNDLE_MAIN, ...entries.map(([name]) => `${name}.js`)];
+    const frozen = options.frozenLockfile ? ["--frozen-lockfile"] : [];
+    await denoBundle(project, [...frozen, "-o", join(outDir, BUNDLE_MAIN), join(project, "main.ts")]);
+    await denoBundle(project, [
+      ...frozen,
+      "--outdir",
+      outDir,
+      ...entries.map(([name]) => join(entryDir, `${name}.ts`)),
+    ]);
+    return bundleFileNames();
   } finally {
     await Deno.remove(entryDir, { recursive: true });
   }

@@ -2,14 +2,16 @@
  * Builds the release files: one self-contained executable per Linux architecture, under dist/.
  *
  * Usage: `deno task compile [--dry-run] [--target aarch64|x86_64]...`
+ *
+ * Each file is the bundled form (lib/dev/bundle.ts) with Deno's runtime: the code the benchmark measures is the
+ * code that ships, and a command loads two files of it instead of the twenty to thirty modules it loads from
+ * the sources.
  * @module
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { COMMAND_MODULES } from "../cli/main.ts";
-import { ENTRY_MODULES } from "../../main.ts";
-import { JSONC_MODULE } from "../config/settings.ts";
+import { buildBundledForm, BUNDLE_MAIN, bundleFileNames } from "./bundle.ts";
 import { PROXY_PERMISSIONS, PROXY_V8_FLAGS } from "../process/self_exec.ts";
 
 /** One compiled file: the Rust target triple deno compiles for, and the file it writes (relative to the project). */
@@ -40,36 +42,36 @@ export const COMPILE_TARGETS: readonly CompileTarget[] = [
   },
 ];
 
-/** Modules imported through computed specifiers, which `deno compile` must be told to embed. */
-const INCLUDED = [...ENTRY_MODULES, ...COMMAND_MODULES.map((name) => `lib/cli/${name}.ts`), JSONC_MODULE];
-
 /**
- * The `deno compile` arguments for one target. The permissions and V8 flags are the ones the `deno run` form
- * of self re-execution uses ({@link PROXY_PERMISSIONS}, {@link PROXY_V8_FLAGS}), so both forms behave alike.
- * The modules imported through computed specifiers (main.ts's, the commands' and the JSONC parser's) are passed
- * with --include.
+ * The `deno compile` arguments for one target, compiling the bundled form found in `bundleDir` (made by
+ * {@link buildBundledForm}). The permissions and V8 flags are the ones the `deno run` form of self
+ * re-execution uses ({@link PROXY_PERMISSIONS}, {@link PROXY_V8_FLAGS}), so both forms behave alike. The
+ * bundled form's other files are passed with --include: remoteproc-runtime.js imports them through computed
+ * specifiers, which the compiler cannot follow by itself.
  *
  * @example
  * ```ts
- * new Deno.Command(Deno.execPath(), { args: compileArgs(COMPILE_TARGETS[1]) });
+ * new Deno.Command(Deno.execPath(), { args: compileArgs(COMPILE_TARGETS[1], "/tmp/bundle") });
  * ```
  */
-export function compileArgs(target: CompileTarget): string[] {
+export function compileArgs(target: CompileTarget, bundleDir: string): string[] {
   return [
     "compile",
     "--quiet",
-    // The release is built from exactly the dependencies the lock file records.
-    "--frozen-lockfile",
+    // The bundled files import nothing from outside themselves: no deno.json, import map or lock file to read
+    // (the bundle was built from exactly the dependencies the lock file records).
+    "--no-config",
     "--target",
     target.triple,
     "--output",
     target.output,
     `--v8-flags=${PROXY_V8_FLAGS}`,
     ...PROXY_PERMISSIONS,
-    // main.ts's modules, each command's module and the JSONC parser are imported through computed specifiers
-    // (see main.ts, lib/cli/main.ts and loadJsonc), which the compiler cannot follow by itself.
-    ...INCLUDED.flatMap((path) => ["--include", path]),
-    "main.ts",
+    ...bundleFileNames().filter((name) => name !== BUNDLE_MAIN).flatMap((name) => [
+      "--include",
+      join(bundleDir, name),
+    ]),
+    join(bundleDir, BUNDLE_MAIN),
   ];
 }
 
@@ -85,28 +87,37 @@ export interface CompileOptions {
 }
 
 /**
- * Compiles each target in turn and reports each file's size.
+ * Builds the bundled form into a temporary directory (with the lock file frozen), compiles each target from it
+ * in turn and reports each file's size.
  *
  * @example
  * ```ts
  * await compile({ project: ".", targets: COMPILE_TARGETS, log: console.log });
  * ```
- * @throws {Error} when deno compile fails for a target, with its exit code.
+ * @throws {Error} when the bundle or deno compile fails for a target, with its exit code.
  */
 export async function compile(options: CompileOptions): Promise<{ output: string; bytes: number }[]> {
+  if (options.dryRun) {
+    for (const target of options.targets) options.log(`deno ${compileArgs(target, "BUNDLE_DIR").join(" ")}`);
+    return [];
+  }
   const built: { output: string; bytes: number }[] = [];
-  for (const target of options.targets) {
-    const args = compileArgs(target);
-    if (options.dryRun) {
-      options.log(`deno ${args.join(" ")}`);
-      continue;
+  const bundleDir = await Deno.makeTempDir({ prefix: "rproc-compile-" });
+  try {
+    await buildBundledForm({ project: options.project, outDir: bundleDir, frozenLockfile: true });
+    for (const target of options.targets) {
+      await Deno.mkdir(join(options.project, "dist"), { recursive: true });
+      const { code } = await new Deno.Command(Deno.execPath(), {
+        args: compileArgs(target, bundleDir),
+        cwd: options.project,
+      }).spawn().status;
+      if (code !== 0) throw new Error(`deno compile for ${target.triple} failed with exit code ${code}`);
+      const { size } = await Deno.stat(join(options.project, target.output));
+      built.push({ output: target.output, bytes: size });
+      options.log(`${target.output}  ${_mebibytes(size)} MiB (${size} bytes)`);
     }
-    await Deno.mkdir(join(options.project, "dist"), { recursive: true });
-    const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: options.project }).spawn().status;
-    if (code !== 0) throw new Error(`deno compile for ${target.triple} failed with exit code ${code}`);
-    const { size } = await Deno.stat(join(options.project, target.output));
-    built.push({ output: target.output, bytes: size });
-    options.log(`${target.output}  ${_mebibytes(size)} MiB (${size} bytes)`);
+  } finally {
+    await Deno.remove(bundleDir, { recursive: true });
   }
   return built;
 }
