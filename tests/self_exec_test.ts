@@ -11,7 +11,7 @@ import { COMMAND_MODULES } from "../lib/cli/main.ts";
 import { ENTRY_MODULES } from "../main.ts";
 import { JSONC_MODULE } from "../lib/config/settings.ts";
 import { COMPILE_TARGETS, compileArgs } from "../lib/dev/compile.ts";
-import { BUNDLE_MAIN, bundleFileNames } from "../lib/dev/bundle.ts";
+import { buildBundledForm, BUNDLE_MAIN, bundleFileNames } from "../lib/dev/bundle.ts";
 
 const PROJECT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -136,5 +136,38 @@ Deno.test("deno compile builds the bundled form, embedding each of its files, wh
   // No module names the npm package in a literal dynamic import, which would resolve it at start-up.
   for (const path of ["lib/config/settings.ts", "lib/oci/spec.ts"]) {
     assert.doesNotMatch(await Deno.readTextFile(new URL(path, root)), /import\("jsonc-parser"\)/, path);
+  }
+});
+
+Deno.test("deno compile accepts the release's arguments and embeds every file of the bundled form", async () => {
+  // The Deno runtime a compiled file is made of (denort) cannot be downloaded here: DENORT_BIN makes deno compile
+  // use this deno instead. The file it writes cannot run the program, but what it embeds is what a release holds.
+  const target = COMPILE_TARGETS.find((t) => t.arch === Deno.build.arch);
+  assert.ok(target, `a release target for ${Deno.build.arch}`);
+  const dir = await Deno.makeTempDir({ prefix: "rproc-test-compile-" });
+  try {
+    const bundle = join(dir, "js");
+    await buildBundledForm({ project: PROJECT, outDir: bundle, frozenLockfile: true });
+    const output = join(dir, "remoteproc-runtime");
+    // Without --quiet, deno compile lists the files it embedded.
+    const args = compileArgs(target, bundle)
+      .filter((arg) => arg !== "--quiet")
+      .map((arg, i, all) => all[i - 1] === "--output" ? output : arg);
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: PROJECT,
+      env: { DENORT_BIN: Deno.execPath(), NO_COLOR: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const listing = new TextDecoder().decode(stderr);
+    assert.equal(code, 0, listing);
+    assert.match(listing, /Embedded Files/);
+    for (const name of bundleFileNames()) {
+      assert.ok(listing.includes(` ${name} (`), `${name} is embedded:\n${listing}`);
+    }
+    assert.ok((await Deno.stat(output)).size > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
