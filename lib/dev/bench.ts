@@ -19,7 +19,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_TIMINGS } from "../config/settings.ts";
 import { Simulator } from "../simulator/simulator.ts";
-import { waitFor } from "../util/wait.ts";
+import { delay, waitFor } from "../util/wait.ts";
 import { buildBundledForm, BUNDLE_MAIN } from "./bundle.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -421,14 +421,13 @@ function running(pid: number): boolean {
   }
 }
 
-/** Waits, polling every millisecond, until `pid` has exited; returns the time it was first seen gone. */
+/**
+ * Waits, polling every millisecond, until `pid` has exited; returns the time it was first seen gone, in
+ * milliseconds since the epoch (see {@link epochNow}).
+ */
 async function waitGone(pid: number, timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  while (running(pid)) {
-    if (performance.now() > deadline) throw new Error(`process ${pid} still runs after ${timeoutMs} ms`);
-    await tick();
-  }
-  return performance.now();
+  await waitFor(() => !running(pid), { timeoutMs, intervalMs: 1, what: `process ${pid} to exit` });
+  return epochNow();
 }
 
 /**
@@ -489,7 +488,7 @@ class Reaper implements Disposable {
       }
     }
     // Not this process's child after all (or no libc): poll.
-    return performance.timeOrigin + await waitGone(pid, timeoutMs);
+    return await waitGone(pid, timeoutMs);
   }
 
   [Symbol.dispose](): void {
@@ -508,10 +507,6 @@ const LIBC = {
   prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
   wait4: { parameters: ["i32", "pointer", "i32", "pointer"], result: "i32", nonblocking: true },
 } as const;
-
-function tick(ms = 1): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** CPU time (ns) a process has used so far: the sum over its threads of /proc/PID/task/TID/schedstat. */
 async function processCpuNs(pid: number): Promise<number> {
@@ -806,7 +801,7 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
     const proxy = await proxyPid(root, id);
     lab.track(proxy);
     // A random phase in the proxy's poll cycle, so the samples cover the whole cycle, not one point of it.
-    await tick(Math.random() * PROXY_POLL_MS);
+    await delay(Math.random() * PROXY_POLL_MS);
     const began = epochNow();
     await sim.crash("dsp0");
     const gone = reaper.ended(proxy, 10_000);
@@ -833,7 +828,7 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
     // All get the same window to settle before their memory is read at its end.
     const cpuBefore = await Promise.all([processCpuNs(proxy), processCpuNs(wake.pid)]);
     const began = performance.now();
-    await tick(plan.idleWindowMs);
+    await delay(plan.idleWindowMs);
     const cpuAfter = await Promise.all([processCpuNs(proxy), processCpuNs(wake.pid)]);
     const elapsed = performance.now() - began;
     const percent = (i: number) => ((cpuAfter[i] - cpuBefore[i]) / 1e6 / elapsed) * 100;

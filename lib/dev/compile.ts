@@ -105,8 +105,8 @@ export async function compile(options: CompileOptions): Promise<{ output: string
   const bundleDir = await Deno.makeTempDir({ prefix: "rproc-compile-" });
   try {
     await buildBundledForm({ project: options.project, outDir: bundleDir, frozenLockfile: true });
+    await Deno.mkdir(join(options.project, "dist"), { recursive: true });
     for (const target of options.targets) {
-      await Deno.mkdir(join(options.project, "dist"), { recursive: true });
       const { code } = await new Deno.Command(Deno.execPath(), {
         args: compileArgs(target, bundleDir),
         cwd: options.project,
