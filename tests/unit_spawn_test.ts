@@ -57,6 +57,35 @@ for (const { via, options } of WAYS) {
     }
   });
 
+  Deno.test(`spawnDetached (${via}): the child gets this process's environment, as it is at the spawn`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "unit-spawn-" });
+    const name = `RPROC_SPAWN_TEST_${via === "posix_spawn" ? "FFI" : "COMMAND"}`;
+    const value = "a value with spaces=and an equals sign";
+    try {
+      const out = join(dir, "env");
+      // Set after this process started: the child must see the environment of now, not of the start.
+      Deno.env.set(name, value);
+      const child = spawnDetached(
+        "/bin/sh",
+        ["-c", `read -r line; printf '%s\\n%s\\n%s' "$PATH" "$HOME" "$${name}" > "$0"`, out],
+        options,
+      );
+      await child.send("go");
+      assert.equal(
+        await waitFor(async () => await child.exitCode(), { timeoutMs: 10_000, what: "the exit" }),
+        0,
+      );
+      assert.deepEqual((await Deno.readTextFile(out)).split("\n"), [
+        Deno.env.get("PATH") ?? "",
+        Deno.env.get("HOME") ?? "",
+        value,
+      ]);
+    } finally {
+      Deno.env.delete(name);
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
   Deno.test(`spawnDetached (${via}): released without a line, the child reads the end of its input`, async () => {
     const child = spawnDetached("/bin/sh", ["-c", "if read -r line; then exit 1; else exit 3; fi"], options);
     child.release();

@@ -83,6 +83,7 @@ const LIBC_SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  // A static: the symbol is the address of glibc's `environ` variable, whose value is the array to pass.
   environ: { type: "pointer" },
 } as const;
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
@@ -132,7 +133,9 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
   const pid = new Int32Array(1);
   let error = libc.posix_spawn_file_actions_adddup2(actions, readEnd, 0);
   if (error === 0) error = libc.posix_spawn_file_actions_addclosefrom_np!(actions, 3);
-  if (error === 0) error = libc.posix_spawn(pid, strings[0], actions, attr, argv, libc.environ);
+  // The child gets this process's environment (as Deno.Command gives it): read at each spawn, after any change.
+  const envp = libc.environ ? new Deno.UnsafePointerView(libc.environ).getPointer(0) : null;
+  if (error === 0) error = libc.posix_spawn(pid, strings[0], actions, attr, argv, envp);
   // The actions list glibc allocated is left for the process's exit to free: create is short-lived.
   libc.close(readEnd);
   if (error !== 0) {
