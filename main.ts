@@ -49,7 +49,8 @@ function load<T>(path: typeof ENTRY_MODULES[number], command?: string): Promise<
 if (import.meta.main) {
   if (Deno.args[0] === "proxy") {
     const { proxyMain } = await load<typeof import("./lib/cli/proxy.ts")>("lib/cli/proxy.ts");
-    Deno.exit(await proxyMain(Deno.args.slice(1)));
+    // Deno.exit as soon as the container's exit is reported (see runProxy).
+    Deno.exit(await proxyMain(Deno.args.slice(1), Deno.exit));
   }
   const line = readCommandLine(Deno.args);
   const command = line?.command;

@@ -14,14 +14,15 @@ const MAX_LINE_BYTES = 8192;
  * Runs the proxy: reads who created it and its container directory (one line, see proxyLine) from standard
  * input, then drives the container until it ends. Returns the exit code; standard input closed without a
  * line means create gave up before it had a container (0, nothing done). Unexpected arguments or a
- * malformed line are one line on stderr and 1.
+ * malformed line are one line on stderr and 1. `end` is runProxy's: given, it ends the process right after
+ * the container's exit report.
  *
  * @example
  * ```ts
- * Deno.exit(await proxyMain(["--", "create", "fw1"]));
+ * Deno.exit(await proxyMain(["--", "create", "fw1"], Deno.exit));
  * ```
  */
-export async function proxyMain(args: string[]): Promise<number> {
+export async function proxyMain(args: string[], end?: (code: number) => never): Promise<number> {
   const fail = (what: string) => {
     writeQuietly(Deno.stderr, `proxy: ${what}; the proxy is started by create, not by hand`);
     return 1;
@@ -38,7 +39,7 @@ export async function proxyMain(args: string[]): Promise<number> {
     return fail(`expected "CREATOR-PID:START-TIME STATE-DIR" on standard input, got ${JSON.stringify(line)}`);
   }
   try {
-    return await runProxy(assignment.dir, assignment.creator, (text) => writeQuietly(Deno.stdout, text));
+    return await runProxy(assignment.dir, assignment.creator, (text) => writeQuietly(Deno.stdout, text), end);
   } catch (err) {
     // The container log gets one line, as from any command, not a stack trace.
     writeQuietly(Deno.stderr, `proxy: ${err instanceof Error ? err.message : String(err)}`);

@@ -43,9 +43,15 @@ const CONTROL_POLL_MS = 1;
  * No timers: waits are {@link pause}, so an idle proxy never loads Deno's timer machinery. A proxy whose
  * directory holds no record of its creator (see {@link ownRecord}) returns 0 at once, having done nothing.
  *
+ * `end`, when given, is called with the exit code right after the exit report, instead of returning: the
+ * process ends with its watch and signal listeners still open, for the kernel to close. Closing them first
+ * took about 1 ms between the report and the exit, during which the `kill` that waits for the report ends
+ * beside this process.
+ *
  * @example
  * ```ts
- * Deno.exit(await runProxy("/run/remoteproc-runtime/fw1", { pid: 4242, startTime: "81234" }, console.log));
+ * const code = await runProxy("/run/remoteproc-runtime/fw1", { pid: 4242, startTime: "81234" }, console.log);
+ * await runProxy("/run/remoteproc-runtime/fw1", { pid: 4242, startTime: "81234" }, console.log, Deno.exit);
  * ```
  * @throws {RuntimeError} when this process's start time cannot be read.
  */
@@ -53,6 +59,7 @@ export async function runProxy(
   dir: string,
   creator: ProcessIdentity,
   print: (line: string) => void,
+  end?: (code: number) => never,
 ): Promise<number> {
   const record = ownRecord(dir, creator);
   // The create that started this proxy failed or died before writing the record: nothing to do.
@@ -103,6 +110,7 @@ export async function runProxy(
         if (code !== undefined) {
           // What engines learn from the exit status, kept for `ps`, tests and people reading the state dir.
           orUndefined(() => writeExitReport(dir, code));
+          end?.(code);
           return code;
         }
       }
