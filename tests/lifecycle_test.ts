@@ -6,6 +6,7 @@ import { waitFor } from "../lib/util/wait.ts";
 import {
   assertNothingLeft,
   cliArgv,
+  envWith,
   type Fixture,
   ledgerDir,
   listDir,
@@ -493,6 +494,22 @@ Deno.test("descriptors an engine hands create (containerd's fd 3) are not kept b
   }
   assert.deepEqual(held, []);
   await ok(f, ["start", "fw1"]);
+  await ok(f, ["delete", "--force", "fw1"]);
+  await assertNothingLeft(f);
+});
+
+Deno.test("the proxy runs with the environment create was given (an engine's variables, PATH)", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  const extra = { RPROC_ENGINE_VARIABLE: "a value with spaces=and an equals sign" };
+  const created = await f.cli(["create", "--bundle", await f.bundle(), "fw1"], { env: envWith(extra) });
+  assert.equal(created.code, 0, created.stderr);
+  const pid = (await state(f, "fw1")).pid as number;
+  const environment = (await Deno.readTextFile(`/proc/${pid}/environ`)).split("\0");
+  assert.ok(
+    environment.includes(`RPROC_ENGINE_VARIABLE=${extra.RPROC_ENGINE_VARIABLE}`),
+    environment.join(" "),
+  );
+  assert.ok(environment.includes(`PATH=${Deno.env.get("PATH")}`), environment.join(" "));
   await ok(f, ["delete", "--force", "fw1"]);
   await assertNothingLeft(f);
 });
