@@ -21,6 +21,20 @@ export function cliArgv(where: { root: string; host: string }, args: string[]): 
   return ["run", "-A", MAIN, "--root", where.root, "--host-root", where.host, ...args];
 }
 
+/**
+ * A fresh temp directory whose name starts with `prefix`, removed with everything in it when disposed.
+ *
+ * @example
+ * ```ts
+ * await using dir = await tempDir("unit-x-");
+ * Deno.writeTextFileSync(join(dir.path, "f"), "");
+ * ```
+ */
+export async function tempDir(prefix: string): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
 /** What one CLI run produced. */
 export interface CliResult {
   code: number;

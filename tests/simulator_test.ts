@@ -9,14 +9,10 @@ import {
   type SimulatorOptions,
 } from "../lib/simulator/simulator.ts";
 import { waitFor } from "../lib/util/wait.ts";
+import { tempDir } from "./helpers.ts";
 
 const CLI = fileURLToPath(new URL("../lib/simulator/cli.ts", import.meta.url));
 const CTX: ReactContext = { firmwareFound: true, failBoot: false, crashOnBoot: false, readOnly: false };
-
-async function tempDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "rproc-sim-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
 
 function startSim(
   dir: string,
@@ -105,7 +101,7 @@ Deno.test("react: recovery words", () => {
 });
 
 Deno.test("tree layout and contents", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [
     { name: "dsp0" },
     { name: "m4", state: "running", firmware: "m4.elf", recovery: false },
@@ -135,7 +131,7 @@ Deno.test("tree layout and contents", async () => {
 });
 
 Deno.test("start boots the firmware: running", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0" }, { name: "m4" }]);
   await installFirmware(sim.firmwareDir(), "hello.elf");
   await writeAttr(sim, "dsp0", "firmware", "hello.elf");
@@ -149,7 +145,7 @@ Deno.test("start boots the firmware: running", async () => {
 });
 
 Deno.test("start with missing firmware, or a '..' name, leaves the processor offline", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0" }, { name: "m4", firmware: "../m4.elf" }]);
   await installFirmware(tmp.path, "lib/m4.elf"); // reachable only through ".."
   for (const name of ["dsp0", "m4"]) {
@@ -160,7 +156,7 @@ Deno.test("start with missing firmware, or a '..' name, leaves the processor off
 });
 
 Deno.test("bootDelayMs: state reads start meanwhile, then running", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0", bootDelayMs: 300 }]);
   await installFirmware(sim.firmwareDir(), "rproc-dsp0-fw");
   const started = performance.now();
@@ -172,7 +168,7 @@ Deno.test("bootDelayMs: state reads start meanwhile, then running", async () => 
 });
 
 Deno.test("failBoot goes back to offline; crashOnBoot runs then crashes", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0", failBoot: true, recovery: false }]);
   await installFirmware(sim.firmwareDir(), "rproc-dsp0-fw");
   await writeAttr(sim, "dsp0", "state", "start");
@@ -183,7 +179,7 @@ Deno.test("failBoot goes back to offline; crashOnBoot runs then crashes", async 
 });
 
 Deno.test("stop: running -> offline; stop while offline is refused", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0", state: "running" }]);
   await writeAttr(sim, "dsp0", "state", "stop");
   await sim.waitForState("dsp0", "offline");
@@ -193,7 +189,7 @@ Deno.test("stop: running -> offline; stop while offline is refused", async () =>
 });
 
 Deno.test("stop while crashed is refused; the state reads crashed again", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0", state: "crashed", recovery: false }]);
   await writeAttr(sim, "dsp0", "state", "stop");
   await sim.waitForState("dsp0", "crashed");
@@ -201,7 +197,7 @@ Deno.test("stop while crashed is refused; the state reads crashed again", async 
 });
 
 Deno.test("firmware write is refused while running, accepted while offline", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0", state: "running", firmware: "old.elf" }]);
   await writeAttr(sim, "dsp0", "firmware", "new.elf");
   await waitFor(async () => (await sim.firmware("dsp0")) === "old.elf", { timeoutMs: 2000, what: "restore" });
@@ -214,7 +210,7 @@ Deno.test("firmware write is refused while running, accepted while offline", asy
 });
 
 Deno.test("crash with recovery enabled: crashed, then running again", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0", state: "running", recoveryDelayMs: 200 }]);
   await installFirmware(sim.firmwareDir(), "rproc-dsp0-fw");
   await sim.crash("dsp0");
@@ -223,7 +219,7 @@ Deno.test("crash with recovery enabled: crashed, then running again", async () =
 });
 
 Deno.test("crash with recovery enabled but the firmware gone stays crashed", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0", state: "running", recoveryDelayMs: 0 }]);
   await sim.crash("dsp0");
   // A refused stop proves the loop has run past the recovery deadline.
@@ -232,7 +228,7 @@ Deno.test("crash with recovery enabled but the firmware gone stays crashed", asy
 });
 
 Deno.test("crash with recovery disabled stays crashed; recover brings it back", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{
     name: "dsp0",
     state: "running",
@@ -249,8 +245,8 @@ Deno.test("crash with recovery disabled stays crashed; recover brings it back", 
 });
 
 Deno.test("the custom firmware path is searched first, then lib/firmware/updates", async () => {
-  await using tmp = await tempDir();
-  await using custom = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
+  await using custom = await tempDir("rproc-sim-");
   const fwDir = join(custom.path, "fw");
   await using sim = await startSim(tmp.path, [{ name: "dsp0", firmware: "vendor/a.elf" }, { name: "m4" }], {
     customFirmwarePath: fwDir,
@@ -269,7 +265,7 @@ Deno.test("the custom firmware path is searched first, then lib/firmware/updates
 });
 
 Deno.test("readOnly: 0444 files, every write refused and the mode kept", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0", readOnly: true }]);
   await installFirmware(sim.firmwareDir(), "rproc-dsp0-fw");
   await installFirmware(sim.firmwareDir(), "other.elf");
@@ -288,7 +284,7 @@ Deno.test("readOnly: 0444 files, every write refused and the mode kept", async (
 });
 
 Deno.test("attached: firmware reads unknown; detach, start attaches again, stop", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0", state: "attached", firmware: "boot.elf" }]);
   assert.equal(await sim.firmware("dsp0"), "unknown");
   await writeAttr(sim, "dsp0", "state", "detach");
@@ -304,7 +300,7 @@ Deno.test("attached: firmware reads unknown; detach, start attaches again, stop"
 });
 
 Deno.test("setState forces any state", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await using sim = await startSim(tmp.path, [{ name: "dsp0" }]);
   await sim.setState("dsp0", "suspended");
   assert.equal(await sim.state("dsp0"), "suspended");
@@ -313,7 +309,7 @@ Deno.test("setState forces any state", async () => {
 });
 
 Deno.test("cli: prints its line, reacts, ends on SIGTERM", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("rproc-sim-");
   await installFirmware(join(tmp.path, "lib/firmware"), "rproc-dsp0-fw");
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, "--dir", tmp.path, "--processor", "dsp0", "--processor", "m4:running"],

@@ -4,6 +4,7 @@ import { concernsRequests } from "../lib/proxy/driver.ts";
 import { isAttributeWrite } from "../lib/simulator/simulator.ts";
 import { markStartRequested, requestStop, writeExitReport } from "../lib/store/container_store.ts";
 import { writeFileAtomic } from "../lib/util/atomic.ts";
+import { tempDir } from "./helpers.ts";
 
 const FENCE = "fence";
 /** How long a test waits for an event before it gives up (and fails). */
@@ -45,64 +46,55 @@ async function eventsOf(dir: string, action: () => void): Promise<Deno.FsEvent[]
   return events;
 }
 
-async function withDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-}
-
 Deno.test("the proxy's watch: a request concerns it, its own reports and other state files do not", async () => {
-  await withDir("unit-watch-proxy-", async (dir) => {
-    for (
-      const [what, action] of [
-        ["the exit report", () => writeExitReport(dir, 0)],
-        ["a state file", () => writeFileAtomic(join(dir, "boot.json"), "{}\n", { durable: false })],
-        ["the lock", () => Deno.openSync(join(dir, "lock"), { write: true, create: true }).close()],
-      ] as const
-    ) {
-      const events = await eventsOf(dir, action);
-      assert.deepEqual(events.filter((e) => concernsRequests(dir, e)), [], what);
-    }
-    for (
-      const [what, action] of [
-        ["the start request", () => markStartRequested(dir, null)],
-        ["the stop request", () => requestStop(dir, "SIGTERM")],
-        ["a request written in place", () => Deno.writeTextFileSync(join(dir, "stop-requested"), "{}")],
-      ] as const
-    ) {
-      const events = await eventsOf(dir, action);
-      assert.ok(events.some((e) => concernsRequests(dir, e)), `${what}: ${JSON.stringify(events)}`);
-    }
-  });
+  await using tmp = await tempDir("unit-watch-proxy-");
+  const dir = tmp.path;
+  for (
+    const [what, action] of [
+      ["the exit report", () => writeExitReport(dir, 0)],
+      ["a state file", () => writeFileAtomic(join(dir, "boot.json"), "{}\n", { durable: false })],
+      ["the lock", () => Deno.openSync(join(dir, "lock"), { write: true, create: true }).close()],
+    ] as const
+  ) {
+    const events = await eventsOf(dir, action);
+    assert.deepEqual(events.filter((e) => concernsRequests(dir, e)), [], what);
+  }
+  for (
+    const [what, action] of [
+      ["the start request", () => markStartRequested(dir, null)],
+      ["the stop request", () => requestStop(dir, "SIGTERM")],
+      ["a request written in place", () => Deno.writeTextFileSync(join(dir, "stop-requested"), "{}")],
+    ] as const
+  ) {
+    const events = await eventsOf(dir, action);
+    assert.ok(events.some((e) => concernsRequests(dir, e)), `${what}: ${JSON.stringify(events)}`);
+  }
 });
 
 Deno.test("the proxy's watch: the removal of its directory concerns it", async () => {
-  await withDir("unit-watch-parent-", async (parent) => {
-    const dir = join(parent, "fw1");
-    Deno.mkdirSync(dir);
-    writeExitReport(dir, 0);
-    using watcher = Deno.watchFs(dir, { recursive: false });
-    Deno.removeSync(dir, { recursive: true });
-    const seen: Deno.FsEvent[] = [];
-    for await (const event of eventsUntil(watcher, (e) => concernsRequests(dir, e))) seen.push(event);
-    assert.ok(seen.some((e) => concernsRequests(dir, e)), JSON.stringify(seen));
-  });
+  await using tmp = await tempDir("unit-watch-parent-");
+  const parent = tmp.path;
+  const dir = join(parent, "fw1");
+  Deno.mkdirSync(dir);
+  writeExitReport(dir, 0);
+  using watcher = Deno.watchFs(dir, { recursive: false });
+  Deno.removeSync(dir, { recursive: true });
+  const seen: Deno.FsEvent[] = [];
+  for await (const event of eventsUntil(watcher, (e) => concernsRequests(dir, e))) seen.push(event);
+  assert.ok(seen.some((e) => concernsRequests(dir, e)), JSON.stringify(seen));
 });
 
 Deno.test("the simulator wakes for a write to an attribute, not for its own renamed updates", async () => {
-  await withDir("unit-watch-sim-", async (dir) => {
-    Deno.writeTextFileSync(join(dir, "state"), "offline\n");
-    const own = await eventsOf(
-      dir,
-      () => writeFileAtomic(join(dir, "state"), "running\n", { durable: false }),
-    );
-    assert.deepEqual(own.filter(isAttributeWrite), []);
-    for (const attr of ["state", "firmware", "recovery"]) {
-      const written = await eventsOf(dir, () => Deno.writeTextFileSync(join(dir, attr), "stop"));
-      assert.ok(written.some(isAttributeWrite), `${attr}: ${JSON.stringify(written)}`);
-    }
-  });
+  await using tmp = await tempDir("unit-watch-sim-");
+  const dir = tmp.path;
+  Deno.writeTextFileSync(join(dir, "state"), "offline\n");
+  const own = await eventsOf(
+    dir,
+    () => writeFileAtomic(join(dir, "state"), "running\n", { durable: false }),
+  );
+  assert.deepEqual(own.filter(isAttributeWrite), []);
+  for (const attr of ["state", "firmware", "recovery"]) {
+    const written = await eventsOf(dir, () => Deno.writeTextFileSync(join(dir, attr), "stop"));
+    assert.ok(written.some(isAttributeWrite), `${attr}: ${JSON.stringify(written)}`);
+  }
 });
