@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { BUNDLED_COMMANDS, bundleFile, ENTRY_MODULES } from "../main.ts";
-import { buildBundledForm, BUNDLE_MAIN, bundleEntries } from "../lib/dev/bundle.ts";
+import { buildBundledForm, BUNDLE_MAIN, bundleEntries, eagerFunctions } from "../lib/dev/bundle.ts";
 import { COMMAND_MODULES } from "../lib/cli/main.ts";
-import { assertNothingLeft, listDir, MAIN, makeFixture, proxyCreateArgs } from "./helpers.ts";
+import { assertNothingLeft, listDir, MAIN, makeFixture, proxyCreateArgs, tempDir } from "./helpers.ts";
 
 const PROJECT = dirname(MAIN);
 
@@ -40,6 +40,13 @@ Deno.test("the bundled form: a whole lifecycle, its own proxy, JSONC configurati
     // As the release's compile builds it (lib/dev/compile.ts): the lock file must be up to date.
     const files = await buildBundledForm({ project: PROJECT, outDir: out, frozenLockfile: true });
     assert.deepEqual([...files].sort(), (await listDir(out)).sort());
+    // Every function the runtime's own files declare is compiled with its file; the JSONC package is not.
+    for (const file of files) {
+      const text = await Deno.readTextFile(join(out, file));
+      const declared = text.split("\n").filter((line) => /^(async )?function/.test(line)).length;
+      if (file === "jsonc.js") assert.ok(declared > 0, file);
+      else assert.equal(declared, 0, file);
+    }
     const main = join(out, BUNDLE_MAIN);
     await using f = await makeFixture({ processors: [{ name: "dsp0" }] }, {
       deno: ["run", "-A", "--no-config", main],
@@ -99,4 +106,71 @@ Deno.test("the bundled form: a whole lifecycle, its own proxy, JSONC configurati
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+/** A module whose code runs before its functions are declared, as a bundle's may. */
+const DECLARED_LATER =
+  `export const results = [plain(2), await later(), [...gen()].join(""), meta(), braces()];
+function plain(x) {
+  return x * 21;
+}
+async function later() {
+  return "async";
+}
+function* gen() {
+  yield "a";
+  yield "b";
+}
+function meta() {
+  return import.meta.url.startsWith("file:");
+}
+function braces() {
+  return \`{
+}
+\`.length;
+}
+`;
+
+Deno.test("eagerFunctions: declarations become parenthesized expressions defined before any other code runs", async () => {
+  const { text, count } = eagerFunctions(DECLARED_LATER);
+  // braces() holds a line "}" inside a template literal: cut there, it does not parse, so it stays declared.
+  assert.equal(count, 4);
+  assert.ok(
+    text.startsWith(
+      "var plain = (function plain(x) {\n  return x * 21;\n});\nvar later = (async function later",
+    ),
+    text,
+  );
+  assert.match(text, /\nfunction braces\(\) \{\n/);
+  await using dir = await tempDir("rproc-test-eager-");
+  for (const [name, source] of [["declared.js", DECLARED_LATER], ["eager.js", text]]) {
+    const path = join(dir.path, name);
+    await Deno.writeTextFile(path, source);
+    const { results } = await import(new URL(`file://${path}`).href);
+    assert.deepEqual(results, [42, "async", "ab", true, 4], name);
+  }
+});
+
+Deno.test("eagerFunctions: V8 compiles the rewritten functions with their file, not at their first call", async () => {
+  await using dir = await tempDir("rproc-test-eager-v8-");
+  const source = "function probeFunction() {\n  return 1;\n}\nprobeFunction();\n";
+  const compiledAtCall = async (name: string, text: string) => {
+    const [script, log] = [join(dir.path, name), join(dir.path, `${name}.log`)];
+    await Deno.writeTextFile(script, text);
+    const { code } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-config",
+        "--no-code-cache",
+        `--v8-flags=--log-function-events,--logfile=${log},--no-logfile-per-isolate`,
+        script,
+      ],
+    }).output();
+    assert.equal(code, 0);
+    // V8 logs "parse-function" when it compiles a function that was left for its first call.
+    return (await Deno.readTextFile(log)).split("\n")
+      .some((line) => line.startsWith("function,parse-function,") && line.endsWith(",probeFunction"));
+  };
+  assert.equal(await compiledAtCall("declared.js", source), true);
+  assert.equal(await compiledAtCall("eager.js", eagerFunctions(source).text), false);
 });

@@ -43,6 +43,21 @@ export const COMPILE_TARGETS: readonly CompileTarget[] = [
 ];
 
 /**
+ * Writes into `outDir` the bundled form that `deno compile` makes the release file of: built with the lock file
+ * frozen, and its functions left to V8's lazy compilation. The compiled file's runtime keeps a code cache of
+ * the modules it loads at start-up only (denoland/deno#26528), not of the command's own file, and without a
+ * cache the eagerly compiled form costs more (`eagerFunctions` in lib/dev/bundle.ts).
+ *
+ * @example
+ * ```ts
+ * await buildCompileInput(".", "/tmp/rproc-compile"); // ["remoteproc-runtime.js", "early.js", ...]
+ * ```
+ */
+export function buildCompileInput(project: string, outDir: string): Promise<string[]> {
+  return buildBundledForm({ project, outDir, frozenLockfile: true, eager: false });
+}
+
+/**
  * The `deno compile` arguments for one target, compiling the bundled form found in `bundleDir` (made by
  * {@link buildBundledForm}). The permissions and V8 flags are the ones the `deno run` form of self
  * re-execution uses ({@link PROXY_PERMISSIONS}, {@link PROXY_V8_FLAGS}), so both forms behave alike. The
@@ -104,7 +119,7 @@ export async function compile(options: CompileOptions): Promise<{ output: string
   const built: { output: string; bytes: number }[] = [];
   const bundleDir = await Deno.makeTempDir({ prefix: "rproc-compile-" });
   try {
-    await buildBundledForm({ project: options.project, outDir: bundleDir, frozenLockfile: true });
+    await buildCompileInput(options.project, bundleDir);
     await Deno.mkdir(join(options.project, "dist"), { recursive: true });
     for (const target of options.targets) {
       const { code } = await new Deno.Command(Deno.execPath(), {
