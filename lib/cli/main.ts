@@ -186,7 +186,15 @@ async function buildContext(globals: GlobalFlags, proxy: SpawnedChild | undefine
     { root: globals.root, hostRoot: globals.hostRoot, config: globals.config },
     { uid: Deno.uid(), xdgRuntimeDir: Deno.env.get("XDG_RUNTIME_DIR"), cwd: Deno.cwd() },
   );
-  return { ...settings, self: selfCommand(currentSelfExecInfo()), cwd: Deno.cwd(), proxy };
+  return {
+    ...settings,
+    // Only a create without a proxy yet needs it, and working it out parses a URL: not done for the others.
+    get self() {
+      return selfCommand(currentSelfExecInfo());
+    },
+    cwd: Deno.cwd(),
+    proxy,
+  };
 }
 
 function appendLog(path: string, format: "text" | "json", message: string): void {
