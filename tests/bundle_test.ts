@@ -103,6 +103,16 @@ Deno.test("the bundled form: a whole lifecycle, its own proxy, JSONC configurati
     // A create that fails on its flags ends the proxy started before its modules loaded.
     await fails(["create", "--bundle", bundleDir, "--nope", "fw2"], /--nope/);
     await assertNothingLeft(f, "after a failed create");
+    // Without a code cache to read or write (a read-only DENO_DIR), the files run the same, silently.
+    const uncached = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", main, "--root", f.root, "list"],
+      env: { DENO_DIR: join(main, "not-a-directory") },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(uncached.stderr), "");
+    assert.equal(uncached.code, 0);
+    assert.match(new TextDecoder().decode(uncached.stdout), /^ID/);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
