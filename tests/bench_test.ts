@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BenchReport, ROW_KEYS, type Samples, toRows } from "../lib/dev/bench.ts";
+import { type BenchReport, cpuUsedNs, ROW_KEYS, type Samples, toRows } from "../lib/dev/bench.ts";
 
 const BENCH = fileURLToPath(new URL("../lib/dev/bench.ts", import.meta.url));
 
@@ -103,3 +103,11 @@ function verdict(row: BenchReport["rows"][number]): boolean {
   if (p95) return row.p95 <= Number(p95[1]);
   throw new Error(`${row.key}: a goal the test cannot read: ${row.goal}`);
 }
+
+Deno.test("cpuUsedNs: a thread that ends in the window takes none of its earlier CPU time with it", () => {
+  // Thread 2 ended (its 9 ns were used before the window), thread 3 started: 3 + 2 were used in the window.
+  const before = new Map([["1", 5], ["2", 9]]);
+  const after = new Map([["1", 8], ["3", 2]]);
+  assert.equal(cpuUsedNs(before, after), 5);
+  assert.equal(cpuUsedNs(after, after), 0);
+});

@@ -508,17 +508,36 @@ const LIBC = {
   wait4: { parameters: ["i32", "pointer", "i32", "pointer"], result: "i32", nonblocking: true },
 } as const;
 
-/** CPU time (ns) a process has used so far: the sum over its threads of /proc/PID/task/TID/schedstat. */
-async function processCpuNs(pid: number): Promise<number> {
-  let total = 0;
+/** CPU time (ns) each thread of a process has used so far, by thread id: /proc/PID/task/TID/schedstat. */
+async function threadCpuNs(pid: number): Promise<Map<string, number>> {
+  const threads = new Map<string, number>();
   for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
     try {
-      total += Number((await Deno.readTextFile(`/proc/${pid}/task/${task.name}/schedstat`)).split(" ")[0]);
+      threads.set(
+        task.name,
+        Number((await Deno.readTextFile(`/proc/${pid}/task/${task.name}/schedstat`)).split(" ")[0]),
+      );
     } catch {
       // the thread ended meanwhile
     }
   }
-  return total;
+  return threads;
+}
+
+/**
+ * CPU time (ns) a process used between two {@link threadCpuNs} readings, thread by thread. Not the change of
+ * the sums: a thread that ends in between (Deno's blocking threads end after 10 s unused, in the idle window)
+ * would take its whole CPU time out of the second sum, from before the window too.
+ *
+ * @example
+ * ```ts
+ * cpuUsedNs(new Map([["1", 5], ["2", 9]]), new Map([["1", 8], ["3", 2]])); // 5: 3 by thread 1, 2 by thread 3
+ * ```
+ */
+export function cpuUsedNs(before: Map<string, number>, after: Map<string, number>): number {
+  let used = 0;
+  for (const [thread, ns] of after) used += ns - (before.get(thread) ?? 0);
+  return used;
 }
 
 /**
@@ -826,12 +845,12 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
     // The proxy's CPU floor: waking as often as the proxy and reading the same attribute, nothing else.
     const wake = await lab.spawnWake(sim.stateFile(0), PROXY_POLL_MS);
     // All get the same window to settle before their memory is read at its end.
-    const cpuBefore = await Promise.all([processCpuNs(proxy), processCpuNs(wake.pid)]);
+    const cpuBefore = await Promise.all([threadCpuNs(proxy), threadCpuNs(wake.pid)]);
     const began = performance.now();
     await delay(plan.idleWindowMs);
-    const cpuAfter = await Promise.all([processCpuNs(proxy), processCpuNs(wake.pid)]);
+    const cpuAfter = await Promise.all([threadCpuNs(proxy), threadCpuNs(wake.pid)]);
     const elapsed = performance.now() - began;
-    const percent = (i: number) => ((cpuAfter[i] - cpuBefore[i]) / 1e6 / elapsed) * 100;
+    const percent = (i: number) => (cpuUsedNs(cpuBefore[i], cpuAfter[i]) / 1e6 / elapsed) * 100;
     s.idleCpuPercent.push(percent(0));
     s.floorWakeCpu.push(percent(1));
     const [proxyMem, idleMem] = await Promise.all([memoryKiB(proxy), memoryKiB(idle.pid)]);
