@@ -67,6 +67,10 @@ Deno.test("attributeReader: one descriptor for every read, fresh values after an
       const long = "x".repeat(5000);
       await Deno.writeTextFile(path, long + "\n");
       assert.equal(state.read(), long);
+      // Longer than a page, a character's two bytes on both sides of the page's end.
+      const split = "x".repeat(4095) + "é" + "y".repeat(4097);
+      await Deno.writeTextFile(path, split + "\n");
+      assert.equal(state.read(), split);
     }
     assert.equal(openFds(), before, "disposing closes the descriptor");
   } finally {
