@@ -136,7 +136,7 @@ export function attributeReader(dir: string, attribute: string): AttributeReader
         file.seekSync(0, Deno.SeekMode.Start);
         let count = file.readSync(buffer) ?? 0;
         // One read holds all of a sysfs attribute. Decoded at once: a streaming TextDecoder costs Deno a
-        // decoder of its own per read, and the idle proxy about a sixth more CPU (README, Benchmark).
+        // decoder of its own per read (a scripted poll loop used a sixth more CPU with it; README, Benchmark).
         if (count < buffer.length) return chomp(decoder.decode(buffer.subarray(0, count)));
         const parts = [buffer.slice()];
         while (count === buffer.length) {
