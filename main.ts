@@ -43,7 +43,8 @@ export function bundleFile(module: typeof ENTRY_MODULES[number], command?: strin
 }
 
 function load<T>(path: typeof ENTRY_MODULES[number], command?: string): Promise<T> {
-  // Not new URL(): start, state, kill and delete then parse no URL, and Deno's URL code stays unloaded.
+  // Not new URL() (nor in the other computed imports): start, state, kill and delete then parse no URL, and
+  // Deno's URL code stays unloaded.
   return import(import.meta.resolve(BUNDLED ? `./${bundleFile(path, command)}` : `./${path}`));
 }
 

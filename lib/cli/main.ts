@@ -54,7 +54,7 @@ function loader(modules: CommandModules = {}): Get {
   return <T>(name: CommandModule) =>
     modules[name] !== undefined
       ? Promise.resolve(modules[name] as T)
-      : import(new URL(`./${name}.ts`, import.meta.url).href);
+      : import(import.meta.resolve(`./${name}.ts`));
 }
 
 /** Each command's module is loaded only when that command runs, so every command starts fast. */

@@ -113,7 +113,7 @@ export const JSONC_MODULE = "lib/config/jsonc.ts";
 export function loadJsonc(): Promise<typeof import("./jsonc.ts")> {
   // In the bundled form (lib/dev/bundle.ts) this code runs from a .js file, and the parser is jsonc.js.
   const file = import.meta.url.endsWith(".js") ? "./jsonc.js" : "./jsonc.ts";
-  return import(new URL(file, import.meta.url).href);
+  return import(import.meta.resolve(file));
 }
 
 /**

@@ -19,7 +19,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_TIMINGS } from "../config/settings.ts";
 import { Simulator } from "../simulator/simulator.ts";
-import { delay, waitFor } from "../util/wait.ts";
+import { delay, TIMED_OUT, waitFor, within } from "../util/wait.ts";
 import { buildBundledForm, BUNDLE_MAIN } from "./bundle.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -472,20 +472,11 @@ class Reaper implements Disposable {
   /** Waits until `pid`, adopted, has ended and returns when, in milliseconds since the epoch. */
   async ended(pid: number, timeoutMs = 30_000): Promise<number> {
     if (this.#libc) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`process ${pid} still runs after ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      });
       this.#waiting++;
       const reaped = this.#libc.symbols.wait4(pid, null, 0, null).finally(() => this.#waiting--);
-      try {
-        if (await Promise.race([reaped, deadline]) === pid) return epochNow();
-      } finally {
-        clearTimeout(timer);
-      }
+      const outcome = await within(reaped, timeoutMs);
+      if (outcome === TIMED_OUT) throw new Error(`process ${pid} still runs after ${timeoutMs} ms`);
+      if (outcome === pid) return epochNow();
     }
     // Not this process's child after all (or no libc): poll.
     return await waitGone(pid, timeoutMs);

@@ -4,8 +4,8 @@
  * Usage: `deno task compile [--dry-run] [--target aarch64|x86_64]...`
  *
  * Each file is the bundled form (lib/dev/bundle.ts) with Deno's runtime: the code the benchmark measures is the
- * code that ships, and a command loads two files of it instead of the twenty to thirty modules it loads from
- * the sources.
+ * code that ships, but for its functions, left to V8's lazy compilation (see buildCompileInput), and a command
+ * loads two files of it instead of the twenty to thirty modules it loads from the sources.
  * @module
  */
 import { join } from "node:path";

@@ -1,3 +1,5 @@
+import { TIMED_OUT, within } from "../util/wait.ts";
+
 /** Options of {@link runToFiles}. */
 export interface RunToFilesOptions {
   /** Directory for the two output files. */
@@ -49,13 +51,10 @@ export async function runToFiles(
   }).spawn();
   options.onSpawn?.(child.pid);
   const read = (p: string) => Deno.readTextFile(p).catch(() => "");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((resolve) => {
-    if (options.timeoutMs !== undefined) timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
-  });
-  const outcome = await Promise.race([child.status, timedOut]);
-  clearTimeout(timer);
-  if (outcome === "timeout") {
+  const outcome = options.timeoutMs === undefined
+    ? await child.status
+    : await within(child.status, options.timeoutMs);
+  if (outcome === TIMED_OUT) {
     try {
       Deno.kill(child.pid, "SIGKILL");
     } catch {

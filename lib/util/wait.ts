@@ -53,6 +53,30 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** What {@link within} gives when the time ran out first. */
+export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/**
+ * The value of `promise`, or {@link TIMED_OUT} when `ms` milliseconds pass first; the timer is cleared either
+ * way. It uses a timer: for tools and tests, not for a command's path (see {@link pause}).
+ *
+ * @example
+ * ```ts
+ * if (await within(child.status, 5000) === TIMED_OUT) child.kill("SIGKILL");
+ * ```
+ */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeUp = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, timeUp]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What {@link sleepSync} blocks on: a shared word nobody ever changes. */
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
