@@ -514,6 +514,17 @@ Deno.test("the proxy runs with the environment create was given (an engine's var
   await assertNothingLeft(f);
 });
 
+/**
+ * After a container's directory was removed by hand and its proxy has ended: the processor is free again once
+ * the stale claim is recognised as such, and `cleanup` leaves nothing behind.
+ */
+async function assertCleanAfterRemoval(f: Fixture): Promise<void> {
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw2"]);
+  await ok(f, ["delete", "fw2"]);
+  await ok(f, ["cleanup"]);
+  await assertNothingLeft(f);
+}
+
 Deno.test("a running container whose state directory is removed does not leave its processor running", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
   await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
@@ -522,11 +533,44 @@ Deno.test("a running container whose state directory is removed does not leave i
   await Deno.remove(join(f.root, "fw1"), { recursive: true });
   await f.sim.waitForState("dsp0", "offline", 10_000);
   await waitForExit(pid);
-  // The processor is free again once the stale claim is recognised as such.
-  await ok(f, ["create", "--bundle", await f.bundle(), "fw2"]);
-  await ok(f, ["delete", "fw2"]);
-  await ok(f, ["cleanup"]);
+  await assertCleanAfterRemoval(f);
+});
+
+Deno.test("create makes the proxy's wake-up FIFO, and the proxy reads it instead of watching its directory", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  assert.ok((await Deno.lstat(join(f.root, "fw1", "wake"))).isFifo);
+  const pid = (await state(f, "fw1")).pid as number;
+  const descriptors = async () => {
+    const targets: string[] = [];
+    for await (const entry of Deno.readDir(`/proc/${pid}/fd`)) {
+      targets.push(await Deno.readLink(`/proc/${pid}/fd/${entry.name}`).catch(() => ""));
+    }
+    return targets;
+  };
+  // Read once the proxy has reported ready: it opens the FIFO (or sets up a watch) right after.
+  await waitFor(async () => (await descriptors()).includes(join(f.root, "fw1", "wake")), {
+    timeoutMs: 10_000,
+    what: "the proxy to open its FIFO",
+  });
+  assert.ok(!(await descriptors()).includes("anon_inode:inotify"), (await descriptors()).join(" "));
+  await ok(f, ["start", "fw1"]);
+  await ok(f, ["kill", "fw1", "TERM"]);
+  assert.equal(await f.sim.state("dsp0"), "offline");
+  await ok(f, ["delete", "fw1"]);
   await assertNothingLeft(f);
+});
+
+Deno.test("a created container whose state directory is removed: its proxy ends, the processor untouched", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  const pid = (await state(f, "fw1")).pid as number;
+  // Woken through its FIFO, the proxy hears nothing of the removal: it looks now and then (every ten polls).
+  await Deno.remove(join(f.root, "fw1"), { recursive: true });
+  await waitForExit(pid);
+  assert.equal(await f.sim.state("dsp0"), "offline");
+  assert.deepEqual(f.sim.writes("dsp0").filter((w) => w.startsWith("state=")), []);
+  await assertCleanAfterRemoval(f);
 });
 
 Deno.test("the proxy also takes signals: SIGUSR2 starts it, SIGTERM stops it, as the request files do", async () => {

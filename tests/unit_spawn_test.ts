@@ -186,3 +186,28 @@ Deno.test("the proxy mode: no line is a quiet exit 0; a bad line or argument is 
     assert.match(r.err, /^proxy: .*; the proxy is started by create, not by hand\n$/);
   }
 });
+
+Deno.test("makeFifo: the posix_spawn way makes a FIFO (mode 0600) through its libc; Deno.Command's way cannot", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "unit-spawn-fifo-" });
+  try {
+    const [withLibc, withCommand] = WAYS.map(({ options }) =>
+      spawnDetached("/bin/sh", ["-c", "read -r line"], options)
+    );
+    try {
+      const fifo = join(dir, "wake");
+      assert.equal(withLibc.makeFifo(fifo), true);
+      const made = await Deno.lstat(fifo);
+      assert.ok(made.isFifo, "a FIFO");
+      assert.equal(made.mode! & 0o077, 0, "no access for group or others");
+      // A path that exists is an error of mkfifo: false, and the FIFO is left as it was.
+      assert.equal(withLibc.makeFifo(fifo), false);
+      assert.equal(withCommand.makeFifo(join(dir, "other")), false);
+      assert.equal(await exists(join(dir, "other")), false);
+    } finally {
+      await withLibc.kill();
+      await withCommand.kill();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

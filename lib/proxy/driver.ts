@@ -5,6 +5,7 @@ import { attributeReader, readAttribute } from "../remoteproc/sysfs.ts";
 import {
   isRequestFile,
   markStartRequested,
+  openWakeFifo,
   readRecord,
   readStartRequest,
   readStopRequest,
@@ -27,7 +28,10 @@ import { pathExists } from "../util/fs.ts";
 import { basename, dirname } from "../util/path.ts";
 
 const SIGNALS = [START_SIGNAL, "SIGTERM", "SIGINT"] as const;
-/** While running, the container's directory is checked once every this many polls (the watcher's back-up). */
+/**
+ * While running, the container's directory is checked once every this many polls (the back-up of the
+ * directory watch, and what notices its removal when the proxy is woken through its FIFO).
+ */
 const ORPHAN_CHECK_EVERY_POLLS = 10;
 /** The state the machine is told of when the processor's state attribute cannot be read. */
 const UNREADABLE = "unreadable";
@@ -37,16 +41,17 @@ const CONTROL_POLL_MS = 1;
 /**
  * Runs the proxy of the container whose state directory is `dir` until the container ends, and returns the
  * exit code (see {@link EXIT}). It registers its signal listeners before it reports ready, so a `start` right
- * after `create` can never kill it. Then it watches its directory for the requests of `start` and `kill`
- * (and for the directory going away), and polls the processor while it runs.
+ * after `create` can never kill it. Then it looks for the requests of `start` and `kill` (and for the
+ * directory going away) whenever it is woken (see {@link watchRequests}), and polls the processor while it
+ * runs.
  *
  * No timers: waits are {@link pause}, so an idle proxy never loads Deno's timer machinery. A proxy whose
  * directory holds no record of its creator (see {@link ownRecord}) returns 0 at once, having done nothing.
  *
  * `end`, when given, is called with the exit code right after the exit report, instead of returning: the
- * process ends with its watch and signal listeners still open, for the kernel to close. Closing them first
- * took about 1 ms between the report and the exit, during which the `kill` that waits for the report ends
- * beside this process.
+ * process ends with its FIFO (or watch) and signal listeners still open, for the kernel to close. Closing
+ * them first took about 1 ms between the report and the exit, during which the `kill` that waits for the
+ * report ends beside this process.
  *
  * @example
  * ```ts
@@ -75,7 +80,7 @@ export async function runProxy(
   };
   const handlers = SIGNALS.map((signal) => {
     // A start signal is turned into the request `start` would have written, so that `state` reads the same
-    // either way; the watch then starts the container from that file, once.
+    // either way; the container is then started from that file, once.
     const handler = signal === START_SIGNAL
       ? () => requestStartFromSignal(dir, log)
       : () => push({ type: "signal", signal });
@@ -84,12 +89,12 @@ export async function runProxy(
   });
   let closed = false;
   const tools: DriverTools = { push, log, closed: () => closed };
-  let watcher: Deno.FsWatcher | undefined;
+  let requests: RequestWatch | undefined;
   try {
     const startTime = processStartTime(Deno.pid);
     if (startTime === undefined) throw new RuntimeError("internal", "cannot read this process's start time");
     writeProxyReady(dir, { pid: Deno.pid, startTime });
-    watcher = watchRequests(dir, record.timings.pollIntervalMs, tools);
+    requests = watchRequests(dir, record.timings.pollIntervalMs, tools);
     // Nothing to do until start: look at the processor as the boot will, so that a problem is in the log
     // before start fails on it.
     const obstacle = record.processor && bootObstacle(record.processor.dir);
@@ -117,15 +122,16 @@ export async function runProxy(
     }
   } finally {
     closed = true;
-    orUndefined(() => watcher?.close());
     for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
+    await requests?.close();
   }
 }
 
 /** Writes the start request on behalf of whoever sent the start signal, unless there is one already. */
 function requestStartFromSignal(dir: string, log: (message: string) => void): void {
   try {
-    if (readStartRequest(dir) === undefined) markStartRequested(dir, null);
+    // Woken through the FIFO, where there is one, like any request.
+    if (readStartRequest(dir) === undefined) markStartRequested(dir, null, true);
   } catch (err) {
     log(`cannot record the start requested by ${START_SIGNAL}: ${errorMessage(err)}`);
   }
@@ -174,13 +180,21 @@ interface DriverTools {
   closed: () => boolean;
 }
 
+/** What the proxy looks for requests with: closed when the proxy ends. */
+interface RequestWatch {
+  close(): Promise<void>;
+}
+
 /**
  * Turns what appears in the container directory into events: the start request, a stop request (as the
- * signal it stands for), and the directory's removal ("orphaned"), each once. It looks whenever the directory
- * changes (inotify), and every `pollMs` instead when the directory cannot be watched (inotify limits).
- * Returns the watcher, to be closed when the proxy ends.
+ * signal it stands for), and the directory's removal ("orphaned"), each once. It looks whenever it is woken:
+ * through the container's wake-up FIFO where `create` made one (see wakeFifoPath in the store), else by any
+ * change of the directory (inotify), else every `pollMs` (inotify limits).
+ *
+ * With the FIFO nothing tells of the directory's removal: until the start request is seen, it also looks
+ * every {@link ORPHAN_CHECK_EVERY_POLLS} polls; from then on the running poll checks as often.
  */
-function watchRequests(dir: string, pollMs: number, tools: DriverTools): Deno.FsWatcher | undefined {
+function watchRequests(dir: string, pollMs: number, tools: DriverTools): RequestWatch {
   const { push } = tools;
   const seen = { start: false, stop: false, orphaned: false };
   const look = () => {
@@ -206,13 +220,41 @@ function watchRequests(dir: string, pollMs: number, tools: DriverTools): Deno.Fs
       await pause(pollMs);
     }
   };
+  // Opened before the first look: a request written after that look wakes it.
+  const fifo = orUndefined(() => openWakeFifo(dir));
+  if (fifo) {
+    const reading = (async () => {
+      const buffer = new Uint8Array(64);
+      try {
+        while (!tools.closed() && await fifo.read(buffer) !== null) look();
+      } catch {
+        // read failed: polled below
+      }
+      if (!tools.closed()) poll();
+    })();
+    (async () => {
+      while (!tools.closed() && !seen.start && !seen.orphaned) {
+        await pause(pollMs * ORPHAN_CHECK_EVERY_POLLS);
+        look();
+      }
+    })();
+    look();
+    return {
+      async close() {
+        // The pending read ends on this byte (the loop sees the proxy closed), then the FIFO is closed.
+        orUndefined(() => fifo.writeSync(new Uint8Array([1])));
+        await reading;
+        fifo.close();
+      },
+    };
+  }
   let watcher: Deno.FsWatcher;
   try {
     watcher = Deno.watchFs(dir, { recursive: false });
   } catch (err) {
     tools.log(`cannot watch ${dir} (${errorMessage(err)}): polling it every ${pollMs} ms instead`);
     poll();
-    return undefined;
+    return { close: () => Promise.resolve() };
   }
   (async () => {
     try {
@@ -224,7 +266,12 @@ function watchRequests(dir: string, pollMs: number, tools: DriverTools): Deno.Fs
   })();
   // A request written before the watch began raised no event.
   look();
-  return watcher;
+  return {
+    close() {
+      orUndefined(() => watcher.close());
+      return Promise.resolve();
+    },
+  };
 }
 
 /**

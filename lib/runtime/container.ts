@@ -20,6 +20,8 @@ export interface Container {
   /** The proxy reported its exit code: it has finished, and its process is ending (or ended). */
   exited: boolean;
   status: OciStatus;
+  /** The directory holds the proxy's wake-up FIFO: a request is followed by a byte to it (wakeProxy). */
+  wakeFifo: boolean;
 }
 
 /**
@@ -56,7 +58,7 @@ export function loadContainer(ctx: RuntimeContext, id: string): Container {
     startAbandoned: started !== undefined && booted === undefined && !isAlive(started.by),
     processorState: processor ? orUndefined(() => readAttribute(processor.dir, "state")) : undefined,
   });
-  return { id, dir, record, proxy, proxyAlive, exited, status };
+  return { id, dir, record, proxy, proxyAlive, exited, status, wakeFifo: files.wakeFifo };
 }
 
 /**

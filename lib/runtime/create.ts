@@ -11,6 +11,7 @@ import {
   ensureStateRoot,
   readProxyReady,
   removeContainerDir,
+  wakeFifoPath,
   writeRecord,
 } from "../store/container_store.ts";
 import {
@@ -116,8 +117,12 @@ async function createWithProxy(
     timings: ctx.timings,
   };
   // The record names the planned firmware copy before it exists, so a crash at any later step leaves
-  // enough behind for delete --force to clean up; the directory appears with the record already in it.
-  const dir = createContainerDir(ctx.root, id, (tmp) => writeRecord(tmp, record));
+  // enough behind for delete --force to clean up; the directory appears with the record already in it, and
+  // with the proxy's wake-up FIFO where libc can make one (without it, the proxy watches the directory).
+  const dir = createContainerDir(ctx.root, id, (tmp) => {
+    writeRecord(tmp, record);
+    proxy.makeFifo(wakeFifoPath(tmp));
+  });
   const undo: (() => void)[] = [() => removeContainerDir(dir)];
   crashPoint("create:after-dir");
   // The proxy reads its record now, and reports ready while the firmware is copied.

@@ -54,7 +54,7 @@ export function deleteContainer(
   if (c.proxyAlive && (c.status === "created" || c.exited)) {
     // A proxy waiting for start is asked to end (it never touched the processor); one that reported its exit
     // is ending already. Either gets a moment to finish on its own before it is killed below.
-    if (c.status === "created") orUndefined(() => requestStop(c.dir, "SIGTERM"));
+    if (c.status === "created") orUndefined(() => requestStop(c.dir, "SIGTERM", c.wakeFifo));
     orUndefined(() => waitForProxyExit(id, c.proxy, PROXY_END_MS));
   }
   // A proxy found dead above stays dead (its identity includes its start time): no need to look again.

@@ -44,8 +44,8 @@ export function killContainer(ctx: RuntimeContext, id: string, signalText = "SIG
     killProxy(id, c.proxy);
     crashPoint("kill:after-signal");
   } else {
-    // The proxy watches its directory and stops the processor on this request, as it would on the signal.
-    requestStop(c.dir, signal.name === "SIGINT" ? "SIGINT" : "SIGTERM");
+    // The proxy stops the processor on this request, as it would on the signal.
+    requestStop(c.dir, signal.name === "SIGINT" ? "SIGINT" : "SIGTERM", c.wakeFifo);
     crashPoint("kill:after-request");
     const code = waitForProxyExit(
       id,

@@ -40,8 +40,8 @@ export function startContainer(ctx: RuntimeContext, id: string): void {
   }
   const self = processStartTime(Deno.pid);
   crashPoint("start:before-request");
-  // The proxy watches its directory: this file is the request, and the proxy boots once it appears.
-  markStartRequested(c.dir, self ? { pid: Deno.pid, startTime: self } : null);
+  // This file is the request: the proxy boots once it sees it.
+  markStartRequested(c.dir, self ? { pid: Deno.pid, startTime: self } : null, c.wakeFifo);
   crashPoint("start:after-request");
   const timeout = (c.record?.timings.startTimeoutMs ?? 10_000) + START_MARGIN_MS;
   const deadline = performance.now() + timeout;

@@ -13,6 +13,7 @@ const BOOT = "boot.json";
 const START_REQUESTED = "start-requested";
 const STOP_REQUESTED = "stop-requested";
 const EXIT_REPORT = "exit.json";
+const WAKE = "wake";
 
 /**
  * Whether `name` is the name of a request file in a container's directory (written by `start` and `kill`).
@@ -168,13 +169,15 @@ export function readStartRequest(dir: string): StartRequest | undefined {
 }
 
 /**
- * Requests the start: the proxy watches its directory and boots the firmware once this file appears (as
- * runc's `start` opens the FIFO its container process waits on). A file, not a signal: `state` can never
- * read created after it, and the request needs no process-control call (Deno loads that code on demand,
- * ~9 ms of every `start`).
+ * Requests the start: the proxy boots the firmware once it sees this file (as runc's `start` opens the FIFO
+ * its container process waits on). A file, not a signal: `state` can never read created after it, and the
+ * request needs no process-control call (Deno loads that code on demand, ~9 ms of every `start`). With
+ * `wake` (the directory holds the wake-up FIFO), the proxy is then woken through it ({@link wakeProxy});
+ * without, its directory watch sees the file.
  */
-export function markStartRequested(dir: string, by: ProcessIdentity | null): void {
+export function markStartRequested(dir: string, by: ProcessIdentity | null, wake = false): void {
   writeJson(join(dir, START_REQUESTED), { at: isoTimestamp(), by });
+  if (wake) wakeProxy(dir);
 }
 
 /** A graceful stop request from `kill`: the signal it stands for. */
@@ -183,15 +186,75 @@ export interface StopRequest {
   at: string;
 }
 
-/** Requests a graceful stop; the proxy reacts as to the signal itself (see {@link markStartRequested}). */
-export function requestStop(dir: string, signal: StopRequest["signal"]): void {
+/**
+ * Requests a graceful stop; the proxy reacts as to the signal itself. `wake`: as for
+ * {@link markStartRequested}.
+ */
+export function requestStop(dir: string, signal: StopRequest["signal"], wake = false): void {
   writeJson(join(dir, STOP_REQUESTED), { signal, at: isoTimestamp() });
+  if (wake) wakeProxy(dir);
 }
 
 /** The stop request of the container, or undefined when there is none. */
 export function readStopRequest(dir: string): StopRequest | undefined {
   return readListed<StopRequest>(dir, STOP_REQUESTED);
 }
+
+/**
+ * The path of the container's wake-up FIFO, which `create` makes where it can (see SpawnedChild.makeFifo in
+ * lib/process/spawn.ts). The proxy reads it instead of watching its directory with inotify, and `start`,
+ * `kill` and `delete` write a byte to it after writing their request ({@link wakeProxy}). A watch is woken by
+ * every file any command opens in the directory (its reads and polls included), and Deno's watcher thread
+ * resolves each event's path, component by component, before the proxy can ignore it; the FIFO wakes the
+ * proxy only when there is a request to look at.
+ *
+ * @example
+ * ```ts
+ * wakeFifoPath("/run/remoteproc-runtime/fw1"); // "/run/remoteproc-runtime/fw1/wake"
+ * ```
+ */
+export function wakeFifoPath(dir: string): string {
+  return join(dir, WAKE);
+}
+
+/**
+ * Opens the container's wake-up FIFO for the proxy, or returns undefined when the directory has none (then
+ * the proxy watches the directory). Opened for reading and writing, so the open never waits for a writer,
+ * and the proxy's own write can end its pending read when it closes.
+ *
+ * @example
+ * ```ts
+ * const fifo = openWakeFifo(dir);
+ * ```
+ * @throws what the file system reports for a FIFO that is listed but cannot be opened.
+ */
+export function openWakeFifo(dir: string): Deno.FsFile | undefined {
+  return dirHas(dir, WAKE) ? Deno.openSync(join(dir, WAKE), { read: true, write: true }) : undefined;
+}
+
+/**
+ * Wakes the proxy of the container directory `dir` through its FIFO, after a request was written: one byte.
+ * Opened for reading and writing, the FIFO needs no other reader to open, so a proxy that is gone never makes
+ * this wait; the write would only wait if 64 KiB of wake-ups lay unread (a live proxy that stopped reading).
+ * A wake-up that no proxy reads loses nothing: the request file is what the proxy acts on. Returns false when
+ * the byte could not be written (no FIFO, or it cannot be opened).
+ *
+ * @example
+ * ```ts
+ * requestStop(dir, "SIGTERM");
+ * wakeProxy(dir);
+ * ```
+ */
+export function wakeProxy(dir: string): boolean {
+  try {
+    using fifo = Deno.openSync(join(dir, WAKE), { read: true, write: true });
+    return fifo.writeSync(WAKE_BYTE) === 1;
+  } catch {
+    return false;
+  }
+}
+
+const WAKE_BYTE = new Uint8Array([1]);
 
 /**
  * Removes a container's directory and everything in it.
@@ -247,6 +310,8 @@ export interface ContainerFiles {
   bootReport?: BootReport;
   exitReport?: { code: number; at: string };
   stopRequest?: StopRequest;
+  /** The directory holds the wake-up FIFO (see {@link wakeFifoPath}). */
+  wakeFifo: boolean;
 }
 
 /**
@@ -279,6 +344,7 @@ export function readContainerFiles(dir: string): ContainerFiles {
     bootReport: lenient<BootReport>(BOOT),
     exitReport: lenient<{ code: number; at: string }>(EXIT_REPORT),
     stopRequest: lenient<StopRequest>(STOP_REQUESTED),
+    wakeFifo: names.has(WAKE),
   };
 }
 

@@ -1,0 +1,138 @@
+/**
+ * The proxy's wake-up FIFO: the store's calls (wakeProxy, openWakeFifo, readContainerFiles, the requests'
+ * `wake`), and the proxy's choice between the FIFO and a directory watch, run in this process.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DEFAULT_TIMINGS } from "../lib/config/settings.ts";
+import { processStartTime } from "../lib/process/proc.ts";
+import { runProxy } from "../lib/proxy/driver.ts";
+import { EXIT, START_SIGNAL } from "../lib/proxy/machine.ts";
+import {
+  markStartRequested,
+  openWakeFifo,
+  readContainerFiles,
+  readProxyReady,
+  requestStop,
+  wakeFifoPath,
+  wakeProxy,
+} from "../lib/store/container_store.ts";
+import { TIMED_OUT, waitFor, within } from "../lib/util/wait.ts";
+import { tempDir } from "./helpers.ts";
+
+/** How long a test waits for what should take milliseconds before it fails. */
+const DEADLINE_MS = 10_000;
+
+const self = { pid: Deno.pid, startTime: processStartTime(Deno.pid)! };
+
+function mkfifo(path: string): void {
+  const result = new Deno.Command("mkfifo", { args: ["-m", "600", path] }).outputSync();
+  assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+}
+
+/** How many of this process's descriptors point at `target` (a path, or "anon_inode:inotify"). */
+function openDescriptors(target: string): number {
+  let count = 0;
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) === target) count++;
+    } catch {
+      // closed since it was listed
+    }
+  }
+  return count;
+}
+
+/** How many inotify instances this process has open (each Deno.watchFs holds one). */
+const inotifyInstances = () => openDescriptors("anon_inode:inotify");
+
+Deno.test("wakeProxy writes one byte to the FIFO of a reading proxy; the requests' `wake` does it too", async () => {
+  await using dir = await tempDir("unit-wake-");
+  mkfifo(wakeFifoPath(dir.path));
+  using fifo = openWakeFifo(dir.path)!;
+  assert.ok(fifo, "the FIFO is opened");
+  const buffer = new Uint8Array(16);
+  assert.equal(wakeProxy(dir.path), true);
+  assert.equal(await fifo.read(buffer), 1);
+  requestStop(dir.path, "SIGTERM", true);
+  assert.equal(await fifo.read(buffer), 1);
+  assert.equal(readContainerFiles(dir.path).stopRequest?.signal, "SIGTERM");
+  markStartRequested(dir.path, null, true);
+  assert.equal(await fifo.read(buffer), 1);
+  assert.ok(readContainerFiles(dir.path).startRequest);
+});
+
+Deno.test("wakeProxy returns at once with no reader on the FIFO, and false without a FIFO", async () => {
+  await using dir = await tempDir("unit-wake-");
+  assert.equal(wakeProxy(dir.path), false);
+  assert.equal(openWakeFifo(dir.path), undefined);
+  assert.equal(readContainerFiles(dir.path).wakeFifo, false);
+  mkfifo(wakeFifoPath(dir.path));
+  assert.equal(readContainerFiles(dir.path).wakeFifo, true);
+  // In a child process: an open that waits for a reader would hang this one.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { wakeProxy } from ${JSON.stringify(import.meta.resolve("../lib/store/container_store.ts"))};` +
+      `Deno.exit(wakeProxy(${JSON.stringify(dir.path)}) ? 0 : 3);`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const output = await within(child.output(), DEADLINE_MS);
+  if (output === TIMED_OUT) {
+    child.kill("SIGKILL");
+    await child.status;
+    assert.fail("wakeProxy waited for a reader");
+  }
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+});
+
+/** A container directory for a pod sandbox proxy (no processor) whose polls are far apart. */
+async function sandboxDir(path: string): Promise<void> {
+  // One poll a minute: the look that backs up the FIFO comes every ten, far beyond any wait here.
+  const timings = { ...DEFAULT_TIMINGS, pollIntervalMs: 60_000 };
+  const record = { id: "fw1", creator: self, processor: null, firmware: null, proxy: null, timings };
+  await Deno.writeTextFile(join(path, "state.json"), JSON.stringify(record));
+}
+
+for (const fifo of [true, false]) {
+  const how = fifo
+    ? "with a wake-up FIFO, the proxy reads it and watches nothing"
+    : "without one, it watches";
+  Deno.test(`runProxy: ${how}; either way a stop request ends it`, async () => {
+    await using dir = await tempDir("unit-wake-proxy-");
+    await sandboxDir(dir.path);
+    if (fifo) mkfifo(wakeFifoPath(dir.path));
+    const before = inotifyInstances();
+    const run = runProxy(dir.path, self, () => {});
+    await waitFor(() => readProxyReady(dir.path) !== undefined, { timeoutMs: DEADLINE_MS, what: "ready" });
+    // The directory watch is set up right after the ready report, in the same turn.
+    assert.equal(inotifyInstances(), before + (fifo ? 0 : 1));
+    // Without the FIFO's byte (the watch's event in the other case) nothing looks before a minute has passed.
+    requestStop(dir.path, "SIGTERM", fifo);
+    const code = await within(run, DEADLINE_MS);
+    assert.notEqual(code, TIMED_OUT, "the proxy did not see the stop request");
+    assert.equal(code, EXIT.stoppedOnRequest);
+    // The FIFO is closed on the way out, its pending read ended (Deno's test sanitizer also fails a test
+    // that leaves an operation pending).
+    assert.equal(openDescriptors(wakeFifoPath(dir.path)), 0);
+  });
+}
+
+Deno.test("runProxy with a wake-up FIFO: the start signal's request wakes it through the FIFO too", async () => {
+  await using dir = await tempDir("unit-wake-proxy-");
+  await sandboxDir(dir.path);
+  mkfifo(wakeFifoPath(dir.path));
+  const run = runProxy(dir.path, self, () => {});
+  await waitFor(() => readProxyReady(dir.path) !== undefined, { timeoutMs: DEADLINE_MS, what: "ready" });
+  // The proxy's listener turns the signal into the start request; with nothing watching the directory, only
+  // the byte it writes to its FIFO makes it look before a minute has passed.
+  Deno.kill(Deno.pid, START_SIGNAL);
+  await waitFor(() => readContainerFiles(dir.path).bootReport?.ok === true, {
+    timeoutMs: DEADLINE_MS,
+    what: "the boot report",
+  });
+  requestStop(dir.path, "SIGTERM", true);
+  assert.equal(await within(run, DEADLINE_MS), EXIT.stoppedOnRequest);
+});
