@@ -22,7 +22,11 @@ Deno.test("selfCommand: a compiled file runs itself, with no arguments of its ow
     mainModule: "file:///tmp/deno-compile-remoteproc-runtime/main.ts",
   });
   // Anything before the runtime's own arguments would be read as a global flag or a command by the file.
-  assert.deepEqual(self, { command: "/usr/bin/remoteproc-runtime", args: [] });
+  assert.deepEqual(self, {
+    command: "/usr/bin/remoteproc-runtime",
+    args: [],
+    env: { DENO_NO_UPDATE_CHECK: "1" },
+  });
 });
 
 Deno.test("selfCommand: under deno run it runs deno with the permissions, V8 flags, no config and main.ts", () => {
@@ -44,6 +48,8 @@ Deno.test("selfCommand: under deno run it runs deno with the permissions, V8 fla
   ]);
   // The script comes last: whatever follows it ("proxy", the container directory) is the runtime's.
   assert.equal(self.args.at(-1), main);
+  // No question to dl.deno.land from a long-lived root process.
+  assert.deepEqual(self.env, { DENO_NO_UPDATE_CHECK: "1" });
 });
 
 Deno.test("selfCommand: under deno run the proxy gets --allow-all, the only set that reaches /proc and /sys", () => {

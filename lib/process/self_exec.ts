@@ -12,6 +12,8 @@ export interface SelfExecInfo {
 export interface SelfCommand {
   command: string;
   args: string[];
+  /** Variables the program gets on top of this process's environment. */
+  env: Record<string, string>;
 }
 
 /**
@@ -31,6 +33,19 @@ export const PROXY_PERMISSIONS = ["--allow-all"];
 export const PROXY_V8_FLAGS = "--max-semi-space-size=1";
 
 /**
+ * Environment of the re-executed proxy: Deno's update check off. Half a second after it starts, a `deno run`
+ * process that is still running asks dl.deno.land for Deno's latest version, and asks again at every start
+ * until an answer is recorded in its cache (so always, on a board that is offline or whose cache cannot be
+ * written). For the proxy, a long-lived root process, that was a DNS query (`strace`: a UDP socket to the
+ * resolver; none with this variable) and, where it resolves, an HTTPS request, and 0.25-0.45 MiB of private
+ * dirty memory for the certificates it loads. Set for the compiled file too: whether its runtime checks could
+ * not be seen here (no compiled file can be built on this machine), and the variable costs nothing. Commands
+ * end, or block their event loop, before the check would run (a slow board's `create` might not: the README's
+ * bundled-form wrapper sets the variable for every command).
+ */
+export const PROXY_ENV: Readonly<Record<string, string>> = { DENO_NO_UPDATE_CHECK: "1" };
+
+/**
  * How to run this program again: the compiled file runs itself; under `deno run` it runs
  * `deno run <permissions> --no-config main.ts`. The proxy needs no configuration file: its modules import
  * nothing through the import map, and reading deno.json and deno.lock would only slow its start-up.
@@ -42,14 +57,14 @@ export const PROXY_V8_FLAGS = "--max-semi-space-size=1";
  * ```
  */
 export function selfCommand(info: SelfExecInfo): SelfCommand {
-  if (info.standalone) return { command: info.execPath, args: [] };
+  if (info.standalone) return { command: info.execPath, args: [], env: { ...PROXY_ENV } };
   const args = ["run", "--quiet", "--no-prompt", ...PROXY_PERMISSIONS, `--v8-flags=${PROXY_V8_FLAGS}`];
   // URL arithmetic, not node:path/node:url: a `node:` import costs every command ~25 ms of start-up.
   args.push(
     "--no-config",
     info.mainModule.startsWith("file:") ? filePath(new URL(info.mainModule)) : info.mainModule,
   );
-  return { command: info.execPath, args };
+  return { command: info.execPath, args, env: { ...PROXY_ENV } };
 }
 
 /**

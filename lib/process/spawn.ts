@@ -77,6 +77,8 @@ export function spawnDetached(command: string, args: string[], options: SpawnOpt
  * @throws Error when the program cannot be started.
  */
 export function startProxy(self: SelfCommand, args: string[], options: SpawnOptions = {}): SpawnedChild {
+  // Both ways of spawning pass this process's environment as it is at the spawn.
+  for (const [name, value] of Object.entries(self.env)) Deno.env.set(name, value);
   return spawnDetached(self.command, [...self.args, "proxy", "--", ...args], options);
 }
 
