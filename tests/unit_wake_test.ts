@@ -14,6 +14,7 @@ import {
   readContainerFiles,
   readProxyReady,
   requestStop,
+  stopRequestIn,
   wakeFifoPath,
   wakeProxy,
 } from "../lib/store/container_store.ts";
@@ -46,7 +47,7 @@ function openDescriptors(target: string): number {
 /** How many inotify instances this process has open (each Deno.watchFs holds one). */
 const inotifyInstances = () => openDescriptors("anon_inode:inotify");
 
-Deno.test("wakeProxy writes one byte to the FIFO of a reading proxy; the requests' `wake` does it too", async () => {
+Deno.test("wakeProxy writes one byte to the FIFO of a reading proxy; a start request is a file and a byte", async () => {
   await using dir = await tempDir("unit-wake-");
   mkfifo(wakeFifoPath(dir.path));
   using fifo = openWakeFifo(dir.path)!;
@@ -54,12 +55,36 @@ Deno.test("wakeProxy writes one byte to the FIFO of a reading proxy; the request
   const buffer = new Uint8Array(16);
   assert.equal(wakeProxy(dir.path), true);
   assert.equal(await fifo.read(buffer), 1);
-  requestStop(dir.path, "SIGTERM", true);
-  assert.equal(await fifo.read(buffer), 1);
-  assert.equal(readContainerFiles(dir.path).stopRequest?.signal, "SIGTERM");
+  assert.equal(stopRequestIn(buffer.subarray(0, 1)), undefined, "a plain wake-up is no stop request");
   markStartRequested(dir.path, null, true);
   assert.equal(await fifo.read(buffer), 1);
   assert.ok(readContainerFiles(dir.path).startRequest);
+});
+
+Deno.test("requestStop with `wake` is one byte in the FIFO (TERM or INT) and no file; without a FIFO, the file", async () => {
+  await using dir = await tempDir("unit-wake-");
+  mkfifo(wakeFifoPath(dir.path));
+  using fifo = openWakeFifo(dir.path)!;
+  const buffer = new Uint8Array(16);
+  requestStop(dir.path, "SIGTERM", true);
+  requestStop(dir.path, "SIGINT", true);
+  // Two writers, one byte each: read together or apart, neither is split.
+  const bytes: number[] = [];
+  while (bytes.length < 2) bytes.push(...buffer.subarray(0, (await fifo.read(buffer))!));
+  assert.equal(stopRequestIn(new Uint8Array([bytes[0]])), "SIGTERM");
+  assert.equal(stopRequestIn(new Uint8Array([bytes[1]])), "SIGINT");
+  assert.equal(
+    readContainerFiles(dir.path).stopRequest,
+    undefined,
+    "no file: only the proxy reads the request",
+  );
+  await using bare = await tempDir("unit-wake-");
+  requestStop(bare.path, "SIGINT", true);
+  assert.equal(
+    readContainerFiles(bare.path).stopRequest?.signal,
+    "SIGINT",
+    "no FIFO: the request is the file",
+  );
 });
 
 Deno.test("wakeProxy returns at once with no reader on the FIFO, and false without a FIFO", async () => {
@@ -105,15 +130,17 @@ for (const fifo of [true, false]) {
     await sandboxDir(dir.path);
     if (fifo) mkfifo(wakeFifoPath(dir.path));
     const before = inotifyInstances();
-    const run = runProxy(dir.path, self, () => {});
+    const lines: string[] = [];
+    const run = runProxy(dir.path, self, (line) => lines.push(line));
     await waitFor(() => readProxyReady(dir.path) !== undefined, { timeoutMs: DEADLINE_MS, what: "ready" });
     // The directory watch is set up right after the ready report, in the same turn.
     assert.equal(inotifyInstances(), before + (fifo ? 0 : 1));
     // Without the FIFO's byte (the watch's event in the other case) nothing looks before a minute has passed.
-    requestStop(dir.path, "SIGTERM", fifo);
+    requestStop(dir.path, "SIGINT", fifo);
     const code = await within(run, DEADLINE_MS);
     assert.notEqual(code, TIMED_OUT, "the proxy did not see the stop request");
     assert.equal(code, EXIT.stoppedOnRequest);
+    assert.ok(lines.some((line) => line.includes("SIGINT")), lines.join("\n"));
     // The FIFO is closed on the way out, its pending read ended (Deno's test sanitizer also fails a test
     // that leaves an operation pending).
     assert.equal(openDescriptors(wakeFifoPath(dir.path)), 0);

@@ -9,6 +9,7 @@ import {
   readRecord,
   readStartRequest,
   readStopRequest,
+  stopRequestIn,
   writeBootReport,
   writeExitReport,
   writeProxyReady,
@@ -89,12 +90,16 @@ export async function runProxy(
   });
   let closed = false;
   const tools: DriverTools = { push, log, closed: () => closed };
+  let fifo: Deno.FsFile | undefined;
   let requests: RequestWatch | undefined;
   try {
     const startTime = processStartTime(Deno.pid);
     if (startTime === undefined) throw new RuntimeError("internal", "cannot read this process's start time");
+    // Opened before the ready report: a command that finds this proxy ready can write its request to the FIFO
+    // (a byte written while nobody holds it open would be lost).
+    fifo = orUndefined(() => openWakeFifo(dir));
     writeProxyReady(dir, { pid: Deno.pid, startTime });
-    requests = watchRequests(dir, record.timings.pollIntervalMs, tools);
+    requests = watchRequests(dir, record.timings.pollIntervalMs, tools, fifo);
     // Nothing to do until start: look at the processor as the boot will, so that a problem is in the log
     // before start fails on it.
     const obstacle = record.processor && bootObstacle(record.processor.dir);
@@ -123,7 +128,8 @@ export async function runProxy(
   } finally {
     closed = true;
     for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
-    await requests?.close();
+    if (requests) await requests.close();
+    else fifo?.close();
   }
 }
 
@@ -188,13 +194,19 @@ interface RequestWatch {
 /**
  * Turns what appears in the container directory into events: the start request, a stop request (as the
  * signal it stands for), and the directory's removal ("orphaned"), each once. It looks whenever it is woken:
- * through the container's wake-up FIFO where `create` made one (see wakeFifoPath in the store), else by any
- * change of the directory (inotify), else every `pollMs` (inotify limits).
+ * through the container's wake-up FIFO `fifo` where `create` made one (see wakeFifoPath in the store; a stop
+ * request comes as a byte of it), else by any change of the directory (inotify), else every `pollMs`
+ * (inotify limits).
  *
  * With the FIFO nothing tells of the directory's removal: until the start request is seen, it also looks
  * every {@link ORPHAN_CHECK_EVERY_POLLS} polls; from then on the running poll checks as often.
  */
-function watchRequests(dir: string, pollMs: number, tools: DriverTools): RequestWatch {
+function watchRequests(
+  dir: string,
+  pollMs: number,
+  tools: DriverTools,
+  fifo: Deno.FsFile | undefined,
+): RequestWatch {
   const { push } = tools;
   const seen = { start: false, stop: false, orphaned: false };
   const look = () => {
@@ -220,13 +232,19 @@ function watchRequests(dir: string, pollMs: number, tools: DriverTools): Request
       await pause(pollMs);
     }
   };
-  // Opened before the first look: a request written after that look wakes it.
-  const fifo = orUndefined(() => openWakeFifo(dir));
   if (fifo) {
     const reading = (async () => {
       const buffer = new Uint8Array(64);
       try {
-        while (!tools.closed() && await fifo.read(buffer) !== null) look();
+        let read: number | null;
+        while (!tools.closed() && (read = await fifo.read(buffer)) !== null) {
+          const signal = seen.stop ? undefined : stopRequestIn(buffer.subarray(0, read));
+          if (signal) {
+            seen.stop = true;
+            push({ type: "signal", signal });
+          }
+          look();
+        }
       } catch {
         // read failed: polled below
       }
