@@ -191,8 +191,9 @@ export interface StopRequest {
  * wake-up FIFO) the request is the one byte written to the FIFO that stands for the signal
  * ({@link stopRequestIn}): the proxy opens its FIFO before it reports ready, so a command that found it
  * ready reaches it. Only the proxy reads a stop request, so no file is needed then, and the FIFO's byte
- * spares `kill` writing one (about 1 ms of its run). Without `wake`, or when the byte cannot be written, the
- * request is the file `stop-requested`, which the proxy's directory watch sees.
+ * spares `kill` writing one (about 1 ms of its run). Without `wake` the request is the file `stop-requested`,
+ * which the proxy's directory watch sees. When the byte cannot be written the file is written all the same,
+ * though a proxy woken through its FIFO looks for it only until it is started (every ten polls).
  */
 export function requestStop(dir: string, signal: StopRequest["signal"], wake = false): void {
   if (wake && wakeProxy(dir, STOP_BYTES[signal])) return;
@@ -229,10 +230,10 @@ export function readStopRequest(dir: string): StopRequest | undefined {
  * The path of the container's wake-up FIFO, which `create` makes where it can (see SpawnedChild.makeFifo in
  * lib/process/spawn.ts). The proxy reads it instead of watching its directory with inotify: `start` writes a
  * byte to it after writing its request file ({@link wakeProxy}), and `kill` and `delete` write their stop
- * request to it as one byte ({@link requestStop}). A watch is woken by
- * every file any command opens in the directory (its reads and polls included), and Deno's watcher thread
- * resolves each event's path, component by component, before the proxy can ignore it; the FIFO wakes the
- * proxy only when there is a request to look at.
+ * request to it as one byte ({@link requestStop}). A watch is woken by every file any command opens in the
+ * directory (its reads and polls included), and Deno's watcher thread resolves each event's path, component
+ * by component, before the proxy can ignore it; the FIFO wakes the proxy only when there is a request to look
+ * at.
  *
  * @example
  * ```ts
