@@ -177,6 +177,18 @@ export async function waitForExit(pid: number, timeoutMs = 10_000): Promise<void
   await waitFor(async () => !(await pidRunning(pid)), { timeoutMs, what: `process ${pid} to exit` });
 }
 
+/**
+ * What each open descriptor of process `pid` (or "self") points at, from /proc/PID/fd: a path, or a kernel
+ * object such as "anon_inode:inotify" or "socket:[123]". A descriptor closed while it is read gives "".
+ */
+export async function descriptorTargets(pid: number | "self"): Promise<string[]> {
+  const targets: string[] = [];
+  for await (const fd of Deno.readDir(`/proc/${pid}/fd`)) {
+    targets.push(await Deno.readLink(`/proc/${pid}/fd/${fd.name}`).catch(() => ""));
+  }
+  return targets;
+}
+
 /** Lists a directory's entry names, or [] when it does not exist. */
 export async function listDir(path: string): Promise<string[]> {
   const names: string[] = [];

@@ -6,6 +6,7 @@ import { waitFor } from "../lib/util/wait.ts";
 import {
   assertNothingLeft,
   cliArgv,
+  descriptorTargets,
   envWith,
   type Fixture,
   ledgerDir,
@@ -455,8 +456,7 @@ Deno.test("a started proxy listens on no TCP port (start does not send SIGUSR1, 
   await ok(f, ["start", "fw1"]);
   const proxyListens = async () => {
     const listening = await listeningInodes();
-    for await (const fd of Deno.readDir(`/proc/${pid}/fd`)) {
-      const target = await Deno.readLink(`/proc/${pid}/fd/${fd.name}`).catch(() => "");
+    for (const target of await descriptorTargets(pid)) {
       const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
       if (inode && listening.has(inode)) return true;
     }
@@ -488,10 +488,7 @@ Deno.test("descriptors an engine hands create (containerd's fd 3) are not kept b
   }).spawn();
   assert.equal((await child.status).code, 0, await Deno.readTextFile(out));
   const pid = (await state(f, "fw1")).pid as number;
-  const held: string[] = [];
-  for await (const fd of Deno.readDir(`/proc/${pid}/fd`)) {
-    if ((await Deno.readLink(`/proc/${pid}/fd/${fd.name}`).catch(() => "")) === marker) held.push(fd.name);
-  }
+  const held = (await descriptorTargets(pid)).filter((target) => target === marker);
   assert.deepEqual(held, []);
   await ok(f, ["start", "fw1"]);
   await ok(f, ["delete", "--force", "fw1"]);
@@ -543,13 +540,7 @@ Deno.test("create makes the proxy's wake-up FIFO, and the proxy reads it instead
   await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
   assert.ok((await Deno.lstat(join(f.root, "fw1", "wake"))).isFifo);
   const pid = (await state(f, "fw1")).pid as number;
-  const descriptors = async () => {
-    const targets: string[] = [];
-    for await (const entry of Deno.readDir(`/proc/${pid}/fd`)) {
-      targets.push(await Deno.readLink(`/proc/${pid}/fd/${entry.name}`).catch(() => ""));
-    }
-    return targets;
-  };
+  const descriptors = () => descriptorTargets(pid);
   // Read once the proxy has reported ready: it opens the FIFO (or sets up a watch) right after.
   await waitFor(async () => (await descriptors()).includes(join(f.root, "fw1", "wake")), {
     timeoutMs: 10_000,

@@ -19,7 +19,7 @@ import {
   wakeProxy,
 } from "../lib/store/container_store.ts";
 import { TIMED_OUT, waitFor, within } from "../lib/util/wait.ts";
-import { tempDir } from "./helpers.ts";
+import { descriptorTargets, tempDir } from "./helpers.ts";
 
 /** How long a test waits for what should take milliseconds before it fails. */
 const DEADLINE_MS = 10_000;
@@ -32,16 +32,8 @@ function mkfifo(path: string): void {
 }
 
 /** How many of this process's descriptors point at `target` (a path, or "anon_inode:inotify"). */
-function openDescriptors(target: string): number {
-  let count = 0;
-  for (const entry of Deno.readDirSync("/proc/self/fd")) {
-    try {
-      if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) === target) count++;
-    } catch {
-      // closed since it was listed
-    }
-  }
-  return count;
+async function openDescriptors(target: string): Promise<number> {
+  return (await descriptorTargets("self")).filter((t) => t === target).length;
 }
 
 /** How many inotify instances this process has open (each Deno.watchFs holds one). */
@@ -129,12 +121,12 @@ for (const fifo of [true, false]) {
     await using dir = await tempDir("unit-wake-proxy-");
     await sandboxDir(dir.path);
     if (fifo) mkfifo(wakeFifoPath(dir.path));
-    const before = inotifyInstances();
+    const before = await inotifyInstances();
     const lines: string[] = [];
     const run = runProxy(dir.path, self, (line) => lines.push(line));
     await waitFor(() => readProxyReady(dir.path) !== undefined, { timeoutMs: DEADLINE_MS, what: "ready" });
     // The directory watch is set up right after the ready report, in the same turn.
-    assert.equal(inotifyInstances(), before + (fifo ? 0 : 1));
+    assert.equal(await inotifyInstances(), before + (fifo ? 0 : 1));
     // Without the FIFO's byte (the watch's event in the other case) nothing looks before a minute has passed.
     requestStop(dir.path, "SIGINT", fifo);
     const code = await within(run, DEADLINE_MS);
@@ -143,7 +135,7 @@ for (const fifo of [true, false]) {
     assert.ok(lines.some((line) => line.includes("SIGINT")), lines.join("\n"));
     // The FIFO is closed on the way out, its pending read ended (Deno's test sanitizer also fails a test
     // that leaves an operation pending).
-    assert.equal(openDescriptors(wakeFifoPath(dir.path)), 0);
+    assert.equal(await openDescriptors(wakeFifoPath(dir.path)), 0);
   });
 }
 

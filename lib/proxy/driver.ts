@@ -226,10 +226,11 @@ function watchRequests(
       push({ type: "signal", signal: stop.signal === "SIGINT" ? "SIGINT" : "SIGTERM" });
     }
   };
-  const poll = async () => {
-    while (!tools.closed() && !seen.orphaned) {
+  /** Looks now and every `everyMs` until the proxy closes, the directory is gone, or `until` says so. */
+  const poll = async (everyMs = pollMs, until = () => false) => {
+    while (!tools.closed() && !seen.orphaned && !until()) {
       look();
-      await pause(pollMs);
+      await pause(everyMs);
     }
   };
   if (fifo) {
@@ -250,13 +251,8 @@ function watchRequests(
       }
       if (!tools.closed()) poll();
     })();
-    (async () => {
-      while (!tools.closed() && !seen.start && !seen.orphaned) {
-        await pause(pollMs * ORPHAN_CHECK_EVERY_POLLS);
-        look();
-      }
-    })();
-    look();
+    // The first look, then the back-up that notices the directory's removal until the start.
+    poll(pollMs * ORPHAN_CHECK_EVERY_POLLS, () => seen.start);
     return {
       async close() {
         // The pending read ends on this byte (the loop sees the proxy closed), then the FIFO is closed.
