@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BenchReport, cpuUsedNs, ROW_KEYS, type Samples, toRows } from "../lib/dev/bench.ts";
+import {
+  type BenchReport,
+  cpuUsedNs,
+  mountFileSystem,
+  ROW_KEYS,
+  type Samples,
+  toRows,
+} from "../lib/dev/bench.ts";
 
 const BENCH = fileURLToPath(new URL("../lib/dev/bench.ts", import.meta.url));
 
@@ -10,11 +17,14 @@ Deno.test("bench --quick: prints a table and writes JSON with every row, and lea
   const dir = await Deno.makeTempDir({ prefix: "rproc-bench-test-" });
   try {
     const json = join(dir, "result.json");
-    // The benchmark's temp trees go here, not in the shared temp directory another run may be using.
+    // The benchmark's temp trees go here, not in the shared temp directory (nor /dev/shm) another run may be
+    // using: its firmware copies in TMPDIR, the rest under --lab-dir.
     const tmp = join(dir, "tmp");
+    const labDir = join(dir, "lab");
     await Deno.mkdir(tmp);
+    await Deno.mkdir(labDir);
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", BENCH, "--quick", "--json", json],
+      args: ["run", "-A", BENCH, "--quick", "--json", json, "--lab-dir", labDir],
       env: { TMPDIR: tmp },
       stdin: "null",
       stdout: "piped",
@@ -26,6 +36,19 @@ Deno.test("bench --quick: prints a table and writes JSON with every row, and lea
 
     const report: BenchReport = JSON.parse(await Deno.readTextFile(json));
     assert.equal(report.quick, true);
+    const real = await Deno.realPath(dir);
+    assert.ok(report.storage.lab.startsWith(join(real, "lab", "rproc-bench-")), report.storage.lab);
+    assert.ok(
+      report.storage.firmware.startsWith(join(real, "tmp", "rproc-bench-firmware-")),
+      report.storage.firmware,
+    );
+    assert.notEqual(report.storage.labFileSystem, "unknown");
+    assert.ok(
+      stdout.includes(
+        `files: state, simulated sysfs and bundles on ${report.storage.labFileSystem} (${report.storage.lab})`,
+      ),
+      stdout,
+    );
     assert.deepEqual(report.rows.map((r) => r.key), [...ROW_KEYS]);
     for (const row of report.rows) {
       assert.ok(row.n >= 1, `${row.key} has no samples`);
@@ -44,6 +67,7 @@ Deno.test("bench --quick: prints a table and writes JSON with every row, and lea
     assert.match(stdout, /^\| what +\| n +\| median/m);
     // Every temp tree it made is gone (its processes were killed by pid before that).
     assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp), (e) => e.name), []);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(labDir), (e) => e.name), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -110,4 +134,22 @@ Deno.test("cpuUsedNs: a thread that ends in the window takes none of its earlier
   const after = new Map([["1", 8], ["3", 2]]);
   assert.equal(cpuUsedNs(before, after), 5);
   assert.equal(cpuUsedNs(after, after), 0);
+});
+
+Deno.test("mountFileSystem: the longest mount point containing the path, the later of two on one point, escapes", () => {
+  const mounts = [
+    "/dev/vda / ext4 rw,relatime 0 0",
+    "devtmpfs /dev devtmpfs rw 0 0",
+    "tmpfs /dev/shm tmpfs rw 0 0",
+    "tmpfs /mnt/my\\040disk tmpfs rw 0 0",
+    "/dev/vdb /mnt/my\\040disk ext4 rw 0 0",
+    "",
+  ].join("\n");
+  assert.equal(mountFileSystem(mounts, "/dev/shm/rproc-bench-x"), "tmpfs");
+  assert.equal(mountFileSystem(mounts, "/dev/shm"), "tmpfs");
+  assert.equal(mountFileSystem(mounts, "/dev/shmx"), "devtmpfs");
+  assert.equal(mountFileSystem(mounts, "/tmp/x"), "ext4");
+  assert.equal(mountFileSystem(mounts, "/mnt/my disk/x"), "ext4");
+  assert.equal(mountFileSystem(mounts, "/mnt/my"), "ext4");
+  assert.equal(mountFileSystem("", "/tmp"), "unknown");
 });

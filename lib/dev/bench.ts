@@ -6,11 +6,17 @@
  * lib/dev/bundle.ts), the nearest this machine can build to the compiled release file; each command is also
  * timed from the sources (`deno run -A main.ts`), in the same rounds.
  *
- * Usage: `deno run -A lib/dev/bench.ts [--quick] [--json FILE]` (default FILE: bench-results/latest.json).
+ * Usage: `deno run -A lib/dev/bench.ts [--quick] [--json FILE] [--lab-dir DIR]` (default FILE:
+ * bench-results/latest.json).
+ *
+ * Where the files go (see {@link Storage}): the state directories, the simulated sysfs trees and the bundles
+ * in a temp directory under DIR, by default /dev/shm when it is a tmpfs (as /run, the runtime's default state
+ * root, and /sys are on a board), else the system temp directory; the firmware copies in the system temp
+ * directory, on disk as /lib/firmware is.
  *
  * The simulator runs in its own process (this file re-executed with `--simulator`): its reaction loop
  * then never delays this process's timestamps, and its CPU use is never charged to what is measured here.
- * It takes commands on stdin: "crash NAME" (answers "ok" once the state file reads crashed) and
+ * Its arguments are the host tree, the firmware directory and the processors' names. It takes commands on stdin: "crash NAME" (answers "ok" once the state file reads crashed) and
  * "offline-at NAME" (answers when NAME last went offline on a stop, see SimProcess.offlineAt).
  * @module
  */
@@ -101,12 +107,27 @@ export interface BenchRow {
 export interface BenchReport {
   date: string;
   quick: boolean;
+  storage: Storage;
   deno: string;
   v8: string;
   cpus: number;
   loadAverage: number[];
   durationMs: number;
   rows: BenchRow[];
+}
+
+/**
+ * Where a run kept its files, and on which file systems (from /proc/self/mounts). Writes cost what the file
+ * system makes them cost: on this machine's ext4, each open with O_TRUNC of a simulated attribute took about
+ * 0.4 ms and each state file renamed into place about 0.5 ms, which neither sysfs nor the tmpfs of /run costs.
+ */
+export interface Storage {
+  /** The state directories, simulated sysfs trees, bundles and the CLI's bundled form. */
+  lab: string;
+  labFileSystem: string;
+  /** The firmware copies (the simulated kernel's custom firmware path). */
+  firmware: string;
+  firmwareFileSystem: string;
 }
 
 /** Every row key the benchmark produces, in table order. */
@@ -153,20 +174,26 @@ export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
-    options: { quick: { type: "boolean" }, json: { type: "string" }, help: { type: "boolean" } },
+    options: {
+      quick: { type: "boolean" },
+      json: { type: "string" },
+      "lab-dir": { type: "string" },
+      help: { type: "boolean" },
+    },
   });
   if (values.help) {
-    console.log("usage: deno run -A lib/dev/bench.ts [--quick] [--json FILE]");
+    console.log("usage: deno run -A lib/dev/bench.ts [--quick] [--json FILE] [--lab-dir DIR]");
     return 0;
   }
   const plan = values.quick ? QUICK : FULL;
   const jsonPath = values.json ?? join(ROOT, "bench-results/latest.json");
   const began = performance.now();
-  await using lab = await Lab.open();
+  await using lab = await Lab.open(values["lab-dir"] ?? await tmpfsDir());
   const rows = await runAll(lab, plan);
   const report: BenchReport = {
     date: new Date().toISOString(),
     quick: plan.quick,
+    storage: await lab.storage(),
     deno: Deno.version.deno,
     v8: Deno.version.v8,
     cpus: navigator.hardwareConcurrency,
@@ -207,9 +234,48 @@ interface Timed {
 /** How the CLI runs: its bundled form (lib/dev/bundle.ts) or main.ts from the sources. */
 type Form = "bundle" | "source";
 
+/** The tmpfs the benchmark keeps its state and simulated trees on by default (see {@link Storage}). */
+const SHM = "/dev/shm";
+
+/** {@link SHM} when it is a tmpfs this process can write to, else undefined (the system temp directory). */
+async function tmpfsDir(): Promise<string | undefined> {
+  if (mountFileSystem(await readOr("/proc/self/mounts"), SHM) !== "tmpfs") return undefined;
+  try {
+    await Deno.remove(await Deno.makeTempDir({ prefix: "rproc-bench-probe-", dir: SHM }));
+    return SHM;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The type of the file system the absolute, symlink-free `path` is on: that of the longest mount point in
+ * `mounts` (the text of /proc/self/mounts) that contains it; "unknown" when none does.
+ *
+ * @example
+ * ```ts
+ * mountFileSystem("/dev/vda / ext4 rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\n", "/dev/shm/x"); // "tmpfs"
+ * ```
+ */
+export function mountFileSystem(mounts: string, path: string): string {
+  let best = { point: "", type: "unknown" };
+  for (const line of mounts.split("\n")) {
+    const [, escaped, type] = line.split(" ");
+    if (type === undefined) continue;
+    // The kernel writes a space, tab, newline or backslash in a mount point as an octal escape.
+    const point = escaped.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8)));
+    const contains = point === "/" || path === point || path.startsWith(`${point}/`);
+    // The later of two mounts on one point is the one on top.
+    if (contains && point.length >= best.point.length) best = { point, type };
+  }
+  return best.type;
+}
+
 /** The temp tree, the simulators and every process the benchmark starts; disposing removes them all. */
 class Lab implements AsyncDisposable {
   readonly dir: string;
+  /** Where the simulated kernels look for firmware, one directory per simulator (see {@link Storage}). */
+  readonly firmwareDir: string;
   readonly floorScript: string;
   readonly idleScript: string;
   readonly wakeScript: string;
@@ -219,16 +285,26 @@ class Lab implements AsyncDisposable {
   readonly #sims: SimProcess[] = [];
   #outs = 0;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, firmwareDir: string) {
     this.dir = dir;
+    this.firmwareDir = firmwareDir;
     this.floorScript = join(dir, "empty.ts");
     this.idleScript = join(dir, "idle.ts");
     this.wakeScript = join(dir, "wake.ts");
     this.bundleMain = join(dir, "js", BUNDLE_MAIN);
   }
 
-  static async open(): Promise<Lab> {
-    const lab = new Lab(await Deno.makeTempDir({ prefix: "rproc-bench-" }));
+  /** Opens a lab in a new temp directory under `parent` (default: the system temp directory). */
+  static async open(parent?: string): Promise<Lab> {
+    const firmwareDir = await Deno.makeTempDir({ prefix: "rproc-bench-firmware-" });
+    let dir: string;
+    try {
+      dir = await Deno.makeTempDir({ prefix: "rproc-bench-", dir: parent });
+    } catch (err) {
+      await Deno.remove(firmwareDir);
+      throw err;
+    }
+    const lab = new Lab(dir, firmwareDir);
     try {
       await Deno.writeTextFile(lab.floorScript, "");
       // Keeps the event loop alive and does nothing else: what an idle Deno process costs.
@@ -248,7 +324,7 @@ class Lab implements AsyncDisposable {
     const host = join(this.dir, name);
     await Deno.mkdir(host);
     const names = Array.from({ length: count }, (_, i) => `dsp${i}`);
-    const sim = await SimProcess.spawn(host, names);
+    const sim = await SimProcess.spawn(host, join(this.firmwareDir, name), names);
     this.#sims.push(sim);
     return sim;
   }
@@ -367,6 +443,20 @@ class Lab implements AsyncDisposable {
     }
     for (const sim of this.#sims) await sim.close();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    await Deno.remove(this.firmwareDir, { recursive: true }).catch(() => {});
+  }
+
+  /** Where this lab keeps its files (see {@link Storage}). */
+  async storage(): Promise<Storage> {
+    const mounts = await readOr("/proc/self/mounts");
+    const lab = await Deno.realPath(this.dir);
+    const firmware = await Deno.realPath(this.firmwareDir);
+    return {
+      lab,
+      labFileSystem: mountFileSystem(mounts, lab),
+      firmware,
+      firmwareFileSystem: mountFileSystem(mounts, firmware),
+    };
   }
 }
 
@@ -560,9 +650,9 @@ class SimProcess {
     this.#lines = readLines(child.stdout);
   }
 
-  static async spawn(host: string, names: string[]): Promise<SimProcess> {
+  static async spawn(host: string, firmwareDir: string, names: string[]): Promise<SimProcess> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", SELF, "--simulator", host, ...names],
+      args: ["run", "-A", SELF, "--simulator", host, firmwareDir, ...names],
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -633,13 +723,17 @@ async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<st
   }
 }
 
-/** The --simulator mode: a simulator of processors NAMES (recovery off) under DIR, commands on stdin. */
+/**
+ * The --simulator mode: a simulator of processors NAMES (recovery off) under DIR, whose kernel looks for
+ * firmware in FIRMWARE_DIR (its custom firmware path), commands on stdin.
+ */
 async function serveSimulator(args: string[]): Promise<number> {
-  const [dir, ...names] = args;
+  const [dir, firmwareDir, ...names] = args;
   /** When each processor last went offline on a write of "stop" (see SimProcess.offlineAt). */
   const offlineAt = new Map<string, number>();
   const sim = await Simulator.start({
     dir,
+    customFirmwarePath: firmwareDir,
     pollMs: 1,
     processors: names.map((name) => ({ name, recovery: false })),
     // Told just before the new state is written, within microseconds of it.
@@ -1036,6 +1130,8 @@ export function formatTable(report: BenchReport): string {
       report.loadAverage.map((l) => l.toFixed(2)).join(" ")
     }${report.quick ? ", quick mode" : ""}, ${(report.durationMs / 1000).toFixed(0)} s`,
     "commands: `deno run -A --no-config remoteproc-runtime.js` (bundled form); from sources: `deno run -A main.ts`",
+    `files: state, simulated sysfs and bundles on ${report.storage.labFileSystem} (${report.storage.lab}); ` +
+    `firmware copies on ${report.storage.firmwareFileSystem} (${report.storage.firmware})`,
     "",
     fmt(header),
     `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
