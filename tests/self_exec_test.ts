@@ -60,6 +60,15 @@ Deno.test("selfCommand: under deno run the proxy gets --allow-all, the only set 
   assert.equal(args.filter((a) => a.startsWith("--v8-flags=")).length, 1);
 });
 
+Deno.test("selfCommand: the path of a file: main module, whatever characters it holds", () => {
+  for (
+    const main of ["/opt/a#b?c%d/main.ts", "/srv/ünï cödé/100%/main.js", "/p/%41/main.ts", "/x;y=z/main.ts"]
+  ) {
+    const self = selfCommand({ standalone: false, execPath: "deno", mainModule: pathToFileURL(main).href });
+    assert.equal(self.args.at(-1), main);
+  }
+});
+
 Deno.test("selfCommand: a main module that is not a file is passed as is", () => {
   const url = "https://example.com/remoteproc-runtime/main.ts";
   const self = selfCommand({ standalone: false, execPath: "/usr/bin/deno", mainModule: url });
