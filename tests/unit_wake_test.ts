@@ -79,10 +79,17 @@ Deno.test("requestStop with `wake` is one byte in the FIFO (TERM or INT) and no 
   );
 });
 
+Deno.test("openWakeFifo: a `wake` that is no FIFO and cannot be opened for writing is an error, not a missing FIFO", async () => {
+  await using dir = await tempDir("unit-wake-");
+  await Deno.mkdir(wakeFifoPath(dir.path));
+  assert.throws(() => openWakeFifo(dir.path), (err: unknown) => !(err instanceof Deno.errors.NotFound));
+});
+
 Deno.test("wakeProxy returns at once with no reader on the FIFO, and false without a FIFO", async () => {
   await using dir = await tempDir("unit-wake-");
   assert.equal(wakeProxy(dir.path), false);
   assert.equal(openWakeFifo(dir.path), undefined);
+  assert.equal(openWakeFifo(join(dir.path, "gone")), undefined);
   assert.equal(readContainerFiles(dir.path).wakeFifo, false);
   mkfifo(wakeFifoPath(dir.path));
   assert.equal(readContainerFiles(dir.path).wakeFifo, true);
