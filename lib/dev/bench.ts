@@ -16,8 +16,9 @@
  *
  * The simulator runs in its own process (this file re-executed with `--simulator`): its reaction loop
  * then never delays this process's timestamps, and its CPU use is never charged to what is measured here.
- * Its arguments are the host tree, the firmware directory and the processors' names. It takes commands on stdin: "crash NAME" (answers "ok" once the state file reads crashed) and
- * "offline-at NAME" (answers when NAME last went offline on a stop, see SimProcess.offlineAt).
+ * Its arguments are the host tree, the firmware directory and the processors' names. It takes commands on
+ * stdin: "crash NAME" (answers "ok" once the state file reads crashed) and "offline-at NAME" (answers when
+ * NAME last went offline on a stop, see SimProcess.offlineAt).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -118,8 +119,8 @@ export interface BenchReport {
 
 /**
  * Where a run kept its files, and on which file systems (from /proc/self/mounts). Writes cost what the file
- * system makes them cost: on this machine's ext4, each open with O_TRUNC of a simulated attribute took about
- * 0.4 ms and each state file renamed into place about 0.5 ms, which neither sysfs nor the tmpfs of /run costs.
+ * system makes them cost: on this machine's ext4, an open with O_TRUNC of a simulated attribute took about
+ * 0.4 ms, which neither sysfs nor the tmpfs of /run costs.
  */
 export interface Storage {
   /** The state directories, simulated sysfs trees, bundles and the CLI's bundled form. */

@@ -79,9 +79,9 @@ export function currentSelfExecInfo(): SelfExecInfo {
 }
 
 /**
- * The local path of a `file:` URL as Deno writes its main module's (`file:///` and the path, percent-escaped),
- * by string arithmetic: neither node:url (a `node:` import costs a command ~25 ms of start-up) nor `URL`, whose
- * first use cost a fresh process 0.5-0.7 ms, on create's way to starting its proxy.
+ * The local path of a `file:` URL as Deno writes its main module's (`file:///` and the path,
+ * percent-escaped), by string arithmetic: neither node:url (a `node:` import costs a command ~25 ms of
+ * start-up) nor `URL`, whose first use cost a fresh process 0.5-0.7 ms, on create's way to starting its proxy.
  */
 function filePath(url: string): string {
   return decodeURIComponent(url.slice("file://".length));
