@@ -112,6 +112,7 @@ const LIBC_SYMBOLS = {
 function int(result: Uint8Array): number {
   return new DataView(result.buffer, result.byteOffset, 4).getInt32(0, true);
 }
+
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 
 /** Linux values, the same on x86_64 and aarch64. */

@@ -259,7 +259,7 @@ export function wakeFifoPath(dir: string): string {
  */
 export function openWakeFifo(dir: string): Deno.FsFile | undefined {
   try {
-    return Deno.openSync(join(dir, WAKE), { read: true, write: true });
+    return Deno.openSync(wakeFifoPath(dir), { read: true, write: true });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
@@ -283,8 +283,9 @@ export function openWakeFifo(dir: string): Deno.FsFile | undefined {
  */
 export function wakeProxy(dir: string, byte: Uint8Array = WAKE_BYTE): boolean {
   try {
-    using fifo = Deno.openSync(join(dir, WAKE), { read: true, write: true });
-    return fifo.writeSync(byte) === 1;
+    // Opened as the proxy opens it (openWakeFifo): never waiting for a reader.
+    using fifo = openWakeFifo(dir);
+    return fifo?.writeSync(byte) === 1;
   } catch {
     return false;
   }
