@@ -10,7 +10,13 @@ import {
 import { COMMAND_MODULES } from "../lib/cli/main.ts";
 import { ENTRY_MODULES } from "../main.ts";
 import { JSONC_MODULE } from "../lib/config/settings.ts";
-import { buildCompileInput, COMPILE_TARGETS, compileArgs } from "../lib/dev/compile.ts";
+import {
+  buildCompileInput,
+  COMPILE_TARGETS,
+  compileArgs,
+  compiledSettingsProblems,
+  embeddedMetadata,
+} from "../lib/dev/compile.ts";
 import { BUNDLE_MAIN, bundleFileNames } from "../lib/dev/bundle.ts";
 
 const PROJECT = fileURLToPath(new URL("..", import.meta.url));
@@ -184,8 +190,59 @@ Deno.test("deno compile accepts the release's arguments and embeds every file of
     for (const name of bundleFileNames()) {
       assert.ok(listing.includes(` ${name} (`), `${name} is embedded:\n${listing}`);
     }
-    assert.ok((await Deno.stat(output)).size > 0);
+    // The settings the file's runtime starts with: the proxy's V8 flag, all permissions, the bundled form's main.
+    const metadata = embeddedMetadata(await Deno.readFile(output));
+    assert.deepEqual(compiledSettingsProblems(metadata), []);
+    assert.ok((metadata?.v8_flags as string[]).includes(PROXY_V8_FLAGS), JSON.stringify(metadata?.v8_flags));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A stand-in for a compiled file: runtime bytes holding the marker, then the data section deno compile writes. */
+function fakeCompiled(metadata: unknown): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(metadata));
+  const length = new Uint8Array(8);
+  new DataView(length.buffer).setBigUint64(0, BigInt(json.length), true);
+  const marker = new TextEncoder().encode("d3n0l4nd");
+  const code = new TextEncoder().encode("\x7fELF...d3n0l4nd{not this one...");
+  return new Uint8Array([
+    ...code,
+    ...marker,
+    ...length,
+    ...json,
+    ...new TextEncoder().encode("npm...d3n0l4nd"),
+  ]);
+}
+
+Deno.test("embeddedMetadata finds deno compile's metadata past other occurrences of its marker", () => {
+  const metadata = { v8_flags: ["--stack-size=1024", "--max-semi-space-size=1"], entrypoint_key: "x.js" };
+  assert.deepEqual(embeddedMetadata(fakeCompiled(metadata)), metadata);
+  assert.equal(embeddedMetadata(new TextEncoder().encode("d3n0l4nd")), undefined, "a marker at the very end");
+  assert.equal(embeddedMetadata(new TextEncoder().encode("no marker at all")), undefined);
+  // A length running past the end of the file is no metadata.
+  const cut = fakeCompiled(metadata);
+  assert.equal(embeddedMetadata(cut.subarray(0, cut.length - 20)), undefined);
+});
+
+Deno.test("compiledSettingsProblems names each setting the compiled file lacks", () => {
+  const good = {
+    v8_flags: ["UNUSED_BUT_NECESSARY_ARG0", "--stack-size=1024", PROXY_V8_FLAGS],
+    entrypoint_key: BUNDLE_MAIN,
+    permissions: { allow_read: [], allow_write: [], allow_net: [], allow_ffi: [], prompt: true },
+  };
+  assert.deepEqual(compiledSettingsProblems(good), []);
+  assert.deepEqual(compiledSettingsProblems(undefined), ["no deno compile metadata found in the file"]);
+  const problems = compiledSettingsProblems({
+    ...good,
+    v8_flags: ["--stack-size=1024"],
+    entrypoint_key: "main.ts",
+    permissions: { ...good.permissions, allow_ffi: null, allow_read: ["/sys"] },
+  });
+  assert.equal(problems.length, 4, problems.join("\n"));
+  assert.match(problems[0], /V8 flag --max-semi-space-size=1 is not embedded/);
+  assert.match(problems[1], /entry point is "main.ts", not remoteproc-runtime.js/);
+  assert.match(problems.slice(2).join("\n"), /allow_read is \["\/sys"\]/);
+  assert.match(problems.slice(2).join("\n"), /allow_ffi is null/);
+  assert.deepEqual(compiledSettingsProblems({ ...good, permissions: {} }), ["no permissions are embedded"]);
 });

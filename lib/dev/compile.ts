@@ -8,6 +8,7 @@
  * loads two files of it instead of the twenty to thirty modules it loads from the sources.
  * @module
  */
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -90,6 +91,76 @@ export function compileArgs(target: CompileTarget, bundleDir: string): string[] 
   ];
 }
 
+/** What precedes the metadata in a compiled file's data section (Deno's cli/standalone/binary.rs). */
+const STANDALONE_MARKER = "d3n0l4nd";
+
+/**
+ * The metadata `deno compile` embedded in a compiled file (its bytes: `file`), or undefined when it holds none.
+ * Deno 2 writes its data section as the marker `d3n0l4nd`, the metadata's length as a little-endian u64, then
+ * the metadata as JSON; the marker also occurs elsewhere in the runtime's own code, so each occurrence is tried.
+ * The file's runtime sets V8's flags from its `v8_flags` and grants its `permissions` before any code runs
+ * (cli/rt/run.rs), so this is how the settings of a file that cannot be run here are checked.
+ *
+ * @example
+ * ```ts
+ * embeddedMetadata(await Deno.readFile("dist/remoteproc-runtime-x86_64-linux"))?.v8_flags;
+ * ```
+ */
+export function embeddedMetadata(file: Uint8Array): Record<string, unknown> | undefined {
+  const bytes = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  for (let at = bytes.indexOf(STANDALONE_MARKER); at >= 0; at = bytes.indexOf(STANDALONE_MARKER, at + 1)) {
+    const start = at + STANDALONE_MARKER.length + 8;
+    if (start >= bytes.length || bytes[start] !== 0x7b) continue; // "{"
+    const length = Number(bytes.readBigUInt64LE(start - 8));
+    if (start + length > bytes.length) continue;
+    try {
+      const metadata = JSON.parse(bytes.toString("utf8", start, start + length));
+      if (metadata !== null && typeof metadata === "object" && !Array.isArray(metadata)) return metadata;
+    } catch {
+      // the marker inside other data: try the next one
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What is wrong with the settings a compiled file embeds (see {@link embeddedMetadata}), one line each; empty
+ * when it starts {@link BUNDLE_MAIN} with the V8 flags and the permissions of the `deno run` form
+ * ({@link PROXY_PERMISSIONS}: all of them). Deno records a permission granted for everything as an empty list,
+ * and one not granted as null.
+ *
+ * @example
+ * ```ts
+ * const wrong = compiledSettingsProblems(embeddedMetadata(bytes));
+ * if (wrong.length > 0) throw new Error(wrong.join("; "));
+ * ```
+ */
+export function compiledSettingsProblems(metadata: Record<string, unknown> | undefined): string[] {
+  if (metadata === undefined) return ["no deno compile metadata found in the file"];
+  const problems: string[] = [];
+  const flags = Array.isArray(metadata.v8_flags) ? metadata.v8_flags : [];
+  for (const flag of PROXY_V8_FLAGS.split(",")) {
+    if (!flags.includes(flag)) {
+      problems.push(`V8 flag ${flag} is not embedded (v8_flags: ${JSON.stringify(flags)})`);
+    }
+  }
+  if (metadata.entrypoint_key !== BUNDLE_MAIN) {
+    problems.push(`the entry point is ${JSON.stringify(metadata.entrypoint_key)}, not ${BUNDLE_MAIN}`);
+  }
+  const permissions = (metadata.permissions ?? {}) as Record<string, unknown>;
+  const allows = Object.keys(permissions).filter((key) => key.startsWith("allow_"));
+  if (allows.length === 0) problems.push("no permissions are embedded");
+  for (const key of allows) {
+    const value = permissions[key];
+    if (!Array.isArray(value) || value.length > 0) {
+      problems.push(
+        `permission ${key} is ${JSON.stringify(value)}, not granted for everything (${PROXY_PERMISSIONS})`,
+      );
+    }
+  }
+  return problems;
+}
+
 /** Options of {@link compile}. */
 export interface CompileOptions {
   /** The project directory (holding main.ts and deno.json). */
@@ -103,13 +174,14 @@ export interface CompileOptions {
 
 /**
  * Builds the bundled form into a temporary directory (with the lock file frozen), compiles each target from it
- * in turn and reports each file's size.
+ * in turn, checks the settings each file embeds and reports its size.
  *
  * @example
  * ```ts
  * await compile({ project: ".", targets: COMPILE_TARGETS, log: console.log });
  * ```
- * @throws {Error} when the bundle or deno compile fails for a target, with its exit code.
+ * @throws {Error} when the bundle or deno compile fails for a target, with its exit code, or a file does not embed
+ * the settings {@link compiledSettingsProblems} checks.
  */
 export async function compile(options: CompileOptions): Promise<{ output: string; bytes: number }[]> {
   if (options.dryRun) {
@@ -127,7 +199,10 @@ export async function compile(options: CompileOptions): Promise<{ output: string
         cwd: options.project,
       }).spawn().status;
       if (code !== 0) throw new Error(`deno compile for ${target.triple} failed with exit code ${code}`);
-      const { size } = await Deno.stat(join(options.project, target.output));
+      const file = await Deno.readFile(join(options.project, target.output));
+      const problems = compiledSettingsProblems(embeddedMetadata(file));
+      if (problems.length > 0) throw new Error(`${target.output}: ${problems.join("; ")}`);
+      const size = file.byteLength;
       built.push({ output: target.output, bytes: size });
       options.log(`${target.output}  ${_mebibytes(size)} MiB (${size} bytes)`);
     }

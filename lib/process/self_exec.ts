@@ -27,8 +27,11 @@ export const PROXY_PERMISSIONS = ["--allow-all"];
  * V8 settings of the re-executed proxy: a 1 MiB young generation, the part of the heap an idle poller churns.
  * Measured with lib/dev/bench.ts (private memory of an idle proxy): --lite-mode, --single-threaded,
  * --single-threaded-gc, --optimize-for-size and --jitless change it by less than the run-to-run noise
- * (0.3 MiB), so none is used; --max-old-space-size is left alone because an out-of-memory proxy would leave
- * a running processor without its watcher. The compiled file should be built with the same flags.
+ * (0.3 MiB), so none is used (--single-threaded would also stop the proxy's polls: under it, `deno run`
+ * never fires the timeout of an Atomics.waitAsync; eight waits of 125 ms had not ended after 5 s);
+ * --max-old-space-size is left alone because an out-of-memory proxy would leave a running processor
+ * without its watcher. The compiled file is built with the same flags (lib/dev/compile.ts checks that it
+ * carries them).
  */
 export const PROXY_V8_FLAGS = "--max-semi-space-size=1";
 
