@@ -193,25 +193,33 @@ Deno.test("deno compile accepts the release's arguments and embeds every file of
     // The settings the file's runtime starts with: the proxy's V8 flag, all permissions, the bundled form's main.
     const metadata = embeddedMetadata(await Deno.readFile(output));
     assert.deepEqual(compiledSettingsProblems(metadata), []);
-    assert.ok((metadata?.v8_flags as string[]).includes(PROXY_V8_FLAGS), JSON.stringify(metadata?.v8_flags));
+    for (const flag of PROXY_V8_FLAGS.split(",")) {
+      assert.ok((metadata?.v8_flags as string[]).includes(flag), JSON.stringify(metadata?.v8_flags));
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-/** A stand-in for a compiled file: runtime bytes holding the marker, then the data section deno compile writes. */
+/** The marker, a little-endian u64 length and the text: how deno compile's data section begins. */
+function section(text: string, length = text.length): Uint8Array {
+  const size = new Uint8Array(8);
+  new DataView(size.buffer).setBigUint64(0, BigInt(length), true);
+  const encode = (part: string) => new TextEncoder().encode(part);
+  return new Uint8Array([...encode("d3n0l4nd"), ...size, ...encode(text)]);
+}
+
+/**
+ * A stand-in for a compiled file: runtime code holding the marker twice (once with what looks like a section
+ * but is no JSON), then the data section, then more data.
+ */
 function fakeCompiled(metadata: unknown): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(metadata));
-  const length = new Uint8Array(8);
-  new DataView(length.buffer).setBigUint64(0, BigInt(json.length), true);
-  const marker = new TextEncoder().encode("d3n0l4nd");
-  const code = new TextEncoder().encode("\x7fELF...d3n0l4nd{not this one...");
+  const encode = (part: string) => new TextEncoder().encode(part);
   return new Uint8Array([
-    ...code,
-    ...marker,
-    ...length,
-    ...json,
-    ...new TextEncoder().encode("npm...d3n0l4nd"),
+    ...encode("\x7fELF code d3n0l4nd more code"),
+    ...section("{oops"),
+    ...section(JSON.stringify(metadata)),
+    ...encode("npm snapshot..."),
   ]);
 }
 
@@ -220,9 +228,10 @@ Deno.test("embeddedMetadata finds deno compile's metadata past other occurrences
   assert.deepEqual(embeddedMetadata(fakeCompiled(metadata)), metadata);
   assert.equal(embeddedMetadata(new TextEncoder().encode("d3n0l4nd")), undefined, "a marker at the very end");
   assert.equal(embeddedMetadata(new TextEncoder().encode("no marker at all")), undefined);
-  // A length running past the end of the file is no metadata.
-  const cut = fakeCompiled(metadata);
-  assert.equal(embeddedMetadata(cut.subarray(0, cut.length - 20)), undefined);
+  // A length running past the end of the file, or JSON that is not an object, is no metadata.
+  assert.equal(embeddedMetadata(section(JSON.stringify(metadata), 10_000)), undefined);
+  assert.equal(embeddedMetadata(section("{}").subarray(0, 17)), undefined);
+  assert.equal(embeddedMetadata(section("[1]")), undefined);
 });
 
 Deno.test("compiledSettingsProblems names each setting the compiled file lacks", () => {

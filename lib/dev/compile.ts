@@ -114,8 +114,7 @@ export function embeddedMetadata(file: Uint8Array): Record<string, unknown> | un
     const length = Number(bytes.readBigUInt64LE(start - 8));
     if (start + length > bytes.length) continue;
     try {
-      const metadata = JSON.parse(bytes.toString("utf8", start, start + length));
-      if (metadata !== null && typeof metadata === "object" && !Array.isArray(metadata)) return metadata;
+      return JSON.parse(bytes.toString("utf8", start, start + length)); // an object: its text begins with {
     } catch {
       // the marker inside other data: try the next one
     }
