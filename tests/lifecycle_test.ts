@@ -566,6 +566,46 @@ Deno.test("a created container whose state directory is removed: its proxy ends,
   await assertCleanAfterRemoval(f);
 });
 
+/** The system calls a thread blocked in poll(2) through glibc is in: poll or ppoll (aarch64 has only ppoll). */
+const POLL_SYSCALLS = Deno.build.arch === "x86_64" ? [7, 271] : [73];
+
+for (const wake of ["kill's byte", "a SIGTERM", "a crash seen on a wake-up"] as const) {
+  Deno.test(`a running proxy waits in poll(2) on its FIFO, and ${wake} ends the wait at once`, async () => {
+    await using f = await makeFixture({ processors: [{ name: "dsp0", recovery: false }] });
+    // Polls a minute apart: only a wake-up can end the proxy's wait within the time given below.
+    const config = join(f.dir, "slow-poll.jsonc");
+    await Deno.writeTextFile(config, '{ "pollIntervalMs": 60000 }\n');
+    const run = async (args: string[]) => {
+      const r = await f.cli(args, { globals: ["--config", config] });
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    };
+    await run(["create", "--bundle", await f.bundle(), "fw1"]);
+    await run(["start", "fw1"]);
+    const pid = (await state(f, "fw1")).pid as number;
+    // Its thread is blocked in poll(2) (lib/process/fifo_wait.ts), not in Deno's event loop (epoll).
+    await waitFor(async () => {
+      const syscall = await Deno.readTextFile(`/proc/${pid}/syscall`).catch(() => "");
+      return POLL_SYSCALLS.includes(Number(syscall.split(" ")[0]));
+    }, { timeoutMs: 10_000, what: "the running proxy to block in poll(2)" });
+    // kill gives up after stopTimeoutMs (10 s) and 2 s more, waitForExit after 10 s: well before the next poll.
+    if (wake === "kill's byte") await run(["kill", "fw1"]);
+    else if (wake === "a SIGTERM") Deno.kill(pid, "SIGTERM");
+    else {
+      // A plain wake-up (as start's) makes the proxy read its processor: what it reads is acted on before it
+      // waits again.
+      await f.sim.crash("dsp0");
+      using fifo = await Deno.open(join(f.root, "fw1", "wake"), { read: true, write: true });
+      await fifo.write(new Uint8Array([1]));
+    }
+    await waitForExit(pid, 10_000);
+    const crashed = wake === "a crash seen on a wake-up";
+    assert.equal(await proxyExitCode(f, "fw1"), crashed ? EXIT.crashed : EXIT.stoppedOnRequest);
+    assert.equal(await f.sim.state("dsp0"), crashed ? "crashed" : "offline");
+    await run(["delete", "fw1"]);
+    await assertNothingLeft(f);
+  });
+}
+
 Deno.test("the proxy also takes signals: SIGUSR2 starts it, SIGTERM stops it, as the request files do", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
   await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);

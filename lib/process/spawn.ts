@@ -13,6 +13,7 @@
  * makes the container's wake-up FIFO ({@link SpawnedChild.makeFifo}): Deno has no call for it.
  * @module
  */
+import { cString, INT, int, SSIZE } from "./libc.ts";
 import { processStartTime } from "./proc.ts";
 import type { SelfCommand } from "./self_exec.ts";
 
@@ -84,16 +85,7 @@ export function startProxy(self: SelfCommand, args: string[], options: SpawnOpti
 
 // ---- posix_spawn through FFI ----
 
-/**
- * The result of a call returning an `int`, declared as a struct of one int32 (and `write`'s ssize_t as one of
- * an isize). Both targets return such a struct in the register the plain type comes back in (x86-64 System
- * V: rax; AAPCS64: x0), and a struct-typed symbol is one Deno does not compile a fast-call trampoline for
- * (Cranelift) when the library is opened. Opening libc with the eight calls took 3.3 ms instead of 4.9 in
- * `create` (40 creates in turns). A call's result comes back as its bytes: see {@link int}.
- */
-const INT = { struct: ["i32"] } as const;
-const SSIZE = { struct: ["isize"] } as const;
-
+/** The calls `create` makes, their results declared as {@link INT} and {@link SSIZE} explain. */
 const LIBC_SYMBOLS = {
   posix_spawn: { parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "pointer"], result: INT },
   posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: INT },
@@ -107,11 +99,6 @@ const LIBC_SYMBOLS = {
   // A static: the symbol is the address of glibc's `environ` variable, whose value is the array to pass.
   environ: { type: "pointer" },
 } as const;
-
-/** The value of an {@link INT} result (little-endian on both targets). */
-function int(result: Uint8Array): number {
-  return new DataView(result.buffer, result.byteOffset, 4).getInt32(0, true);
-}
 
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 
@@ -139,7 +126,6 @@ function openLibc(): Libc | undefined {
 
 function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChild {
   const encoder = new TextEncoder();
-  const cString = (text: string) => encoder.encode(text + "\0");
   const strings = [command, ...args].map(cString);
   const argv = new BigUint64Array(strings.length + 1);
   strings.forEach((s, i) => argv[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(s))));

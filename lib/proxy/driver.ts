@@ -10,10 +10,12 @@ import {
   readStartRequest,
   readStopRequest,
   stopRequestIn,
+  wakeFifoPath,
   writeBootReport,
   writeExitReport,
   writeProxyReady,
 } from "../store/container_store.ts";
+import { type FifoWaiter, INTERRUPTED, openFifoWaiter } from "../process/fifo_wait.ts";
 import { pause, sleepSync } from "../util/wait.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import {
@@ -34,6 +36,16 @@ const SIGNALS = [START_SIGNAL, "SIGTERM", "SIGINT"] as const;
  * directory watch, and what notices its removal when the proxy is woken through its FIFO).
  */
 const ORPHAN_CHECK_EVERY_POLLS = 10;
+/**
+ * A running proxy blocked in poll(2) on its FIFO (see {@link RequestWatch.idle}) lets Deno's event loop turn
+ * once every this many waits (about once a second), for what a signal that came between two waits left to
+ * do: its listener.
+ */
+const TURN_EVERY_WAITS = 8;
+/** After this many signals in a row, a running proxy waits with timers again (poll(2) failing, say). */
+const MAX_INTERRUPTIONS = 100;
+/** How long such a turn lasts: one timer of this many milliseconds. */
+const TURN_MS = 1;
 /** The state the machine is told of when the processor's state attribute cannot be read. */
 const UNREADABLE = "unreadable";
 /** How fast the processor is polled while it boots or stops. */
@@ -89,7 +101,7 @@ export async function runProxy(
     return { signal, handler };
   });
   let closed = false;
-  const tools: DriverTools = { push, log, closed: () => closed };
+  const tools: DriverTools = { push, log, closed: () => closed, idle: pause, timers: new Set() };
   let fifo: Deno.FsFile | undefined;
   let requests: RequestWatch | undefined;
   try {
@@ -100,6 +112,7 @@ export async function runProxy(
     fifo = orUndefined(() => openWakeFifo(dir));
     writeProxyReady(dir, { pid: Deno.pid, startTime });
     requests = watchRequests(dir, record.timings.pollIntervalMs, tools, fifo);
+    tools.idle = requests.idle;
     // Nothing to do until start: look at the processor as the boot will, so that a problem is in the log
     // before start fails on it.
     const obstacle = record.processor && bootObstacle(record.processor.dir);
@@ -184,11 +197,24 @@ interface DriverTools {
   log: (message: string) => void;
   /** True once the proxy is ending: background loops stop. */
   closed: () => boolean;
+  /** How the running poll waits between two reads of the processor's state (see {@link RequestWatch.idle}). */
+  idle: (ms: number) => Promise<void>;
+  /** When the timers ({@link pause}) pending besides the running poll's are due (`performance.now()` times). */
+  timers: Set<number>;
 }
 
 /** What the proxy looks for requests with: closed when the proxy ends. */
 interface RequestWatch {
   close(): Promise<void>;
+  /**
+   * Waits `ms` between two polls of the running processor, looking at what comes through the FIFO meanwhile.
+   * Where there is a FIFO and libc, from its first call on the proxy's thread blocks in poll(2) on the FIFO
+   * instead of waiting for a timer (lib/process/fifo_wait.ts: a third less CPU per wake-up), and reads the
+   * FIFO itself: the pending read that woke the proxy so far is ended. Deno's event loop then turns only when
+   * a signal ended the wait (the signal listeners run then), once every {@link TURN_EVERY_WAITS} waits, and
+   * when another timer is due (the recovery grace): the wait ends then. Elsewhere, a timer.
+   */
+  idle(ms: number): Promise<void>;
 }
 
 /**
@@ -234,30 +260,67 @@ function watchRequests(
     }
   };
   if (fifo) {
+    const received = (bytes: Uint8Array) => {
+      const signal = seen.stop ? undefined : stopRequestIn(bytes);
+      if (signal) {
+        seen.stop = true;
+        push({ type: "signal", signal });
+      }
+      look();
+    };
+    /** Set once `idle` reads the FIFO itself: the pending read below then ends. */
+    let handedOver = false;
     const reading = (async () => {
       const buffer = new Uint8Array(64);
       try {
         let read: number | null;
-        while (!tools.closed() && (read = await fifo.read(buffer)) !== null) {
-          const signal = seen.stop ? undefined : stopRequestIn(buffer.subarray(0, read));
-          if (signal) {
-            seen.stop = true;
-            push({ type: "signal", signal });
-          }
-          look();
+        while (!tools.closed() && !handedOver && (read = await fifo.read(buffer)) !== null) {
+          received(buffer.subarray(0, read));
         }
       } catch {
         // read failed: polled below
       }
-      if (!tools.closed()) poll();
+      if (!tools.closed() && !handedOver) poll();
     })();
     // The first look, then the back-up that notices the directory's removal until the start.
     poll(pollMs * ORPHAN_CHECK_EVERY_POLLS, () => seen.start);
+    /** Undefined until `idle` first runs, then the poll(2) waiter, or null where there is none. */
+    let waiter: FifoWaiter | null | undefined;
+    let waits = 0;
+    let interruptions = 0;
+    const wake = () => orUndefined(() => fifo.writeSync(new Uint8Array([1])));
     return {
+      async idle(ms) {
+        // What the caller has just pushed is taken by the proxy's loop (a microtask) before this thread blocks.
+        await Promise.resolve();
+        if (waiter === undefined) {
+          waiter = openFifoWaiter(wakeFifoPath(dir)) ?? null;
+          if (waiter) {
+            // The pending read ends on this byte, looked at as a plain wake-up; from now on, only `idle` reads.
+            handedOver = true;
+            wake();
+            await reading;
+          }
+        }
+        if (!waiter) return await pause(ms);
+        const due = Math.min(...tools.timers) - performance.now();
+        const got = waiter.wait(Math.max(0, Math.min(ms, due)));
+        if (got === INTERRUPTED) {
+          if (++interruptions >= MAX_INTERRUPTIONS) {
+            waiter[Symbol.dispose]();
+            waiter = null;
+          }
+          return await pause(TURN_MS);
+        }
+        interruptions = 0;
+        if (got.length > 0) received(got);
+        if (++waits % TURN_EVERY_WAITS === 0 || due <= ms) await pause(TURN_MS);
+      },
       async close() {
-        // The pending read ends on this byte (the loop sees the proxy closed), then the FIFO is closed.
-        orUndefined(() => fifo.writeSync(new Uint8Array([1])));
+        // A pending read ends on this byte (the loop sees the proxy closed), then the FIFO is closed.
+        wake();
         await reading;
+        waiter?.[Symbol.dispose]();
         fifo.close();
       },
     };
@@ -268,7 +331,7 @@ function watchRequests(
   } catch (err) {
     tools.log(`cannot watch ${dir} (${errorMessage(err)}): polling it every ${pollMs} ms instead`);
     poll();
-    return { close: () => Promise.resolve() };
+    return { close: () => Promise.resolve(), idle: pause };
   }
   (async () => {
     try {
@@ -285,6 +348,7 @@ function watchRequests(
       orUndefined(() => watcher.close());
       return Promise.resolve();
     },
+    idle: pause,
   };
 }
 
@@ -362,7 +426,7 @@ function perform(
         let orphaned = false;
         using state = attributeReader(processor.dir, "state");
         for (let polls = 1; !tools.closed(); polls++) {
-          await pause(timings.pollIntervalMs);
+          await tools.idle(timings.pollIntervalMs);
           if (tools.closed()) return;
           // Now and then (not every poll: idle CPU), check that the container still exists.
           if (!orphaned && polls % ORPHAN_CHECK_EVERY_POLLS === 0 && !pathExists(dir)) {
@@ -385,9 +449,15 @@ function perform(
       })();
       return;
     }
-    case "arm-recovery":
-      pause(timings.recoveryGraceMs).then(() => tools.closed() || push({ type: "recovery-expired" }));
+    case "arm-recovery": {
+      const due = performance.now() + timings.recoveryGraceMs;
+      tools.timers.add(due);
+      pause(timings.recoveryGraceMs).then(() => {
+        tools.timers.delete(due);
+        if (!tools.closed()) push({ type: "recovery-expired" });
+      });
       return;
+    }
   }
 }
 
