@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { INTERRUPTED, openFifoWaiter } from "../lib/process/fifo_wait.ts";
 import { cString, int } from "../lib/process/libc.ts";
 
-/** A temp directory holding a FIFO made with libc's mkfifo (Deno has no call for it); removed by the caller. */
+/** A temp directory holding a FIFO made with libc's mkfifo (Deno has none); the caller removes it. */
 async function tempFifo(): Promise<{ dir: string; path: string }> {
   const dir = await Deno.makeTempDir({ prefix: "rproc-test-fifo-wait-" });
   const path = join(dir, "wake");

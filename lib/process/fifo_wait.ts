@@ -2,10 +2,11 @@
  * The running proxy's way of waiting: its thread blocked in poll(2) on the container's wake-up FIFO, through
  * Deno's FFI, until a byte comes, a signal arrives or the poll interval ends.
  *
- * Every other wait of the proxy is an `Atomics.waitAsync` timeout ({@link pause}): V8 hands it to Deno's
- * event loop as a delayed task, and each wake-up goes through it (an eventfd write, two or three
- * `epoll_wait` returns). A bare loop waking every 125 ms that way used 0.22-0.23% of a core on this
- * project's machine; the same loop blocked in poll(2) 0.15% (two of each side by side, 40 s). While it is
+ * Every other wait of the proxy is an `Atomics.waitAsync` timeout (`pause`, lib/util/wait.ts): V8 hands it to
+ * Deno's event loop as a delayed task, and each wake-up goes through it (an eventfd write, two or three
+ * `epoll_wait` returns). A bare loop waking every 125 ms that way used 0.22-0.23% of a core on this project's
+ * machine; the same loop blocked in poll(2) 0.15% (two of each side by side, 40 s), and real proxies, the
+ * rest of whose wake-up costs the same either way, about 8% less (see the README). While it is
  * blocked, Deno's event loop does not turn, so the proxy's signal listeners would not run: a signal sent to
  * the proxy interrupts the poll (the kernel gives a process's signal to its main thread first), and the
  * caller then lets the loop turn (see lib/proxy/driver.ts).

@@ -197,9 +197,9 @@ interface DriverTools {
   log: (message: string) => void;
   /** True once the proxy is ending: background loops stop. */
   closed: () => boolean;
-  /** How the running poll waits between two reads of the processor's state (see {@link RequestWatch.idle}). */
+  /** How the running poll waits between two reads of the processor's state ({@link RequestWatch.idle}). */
   idle: (ms: number) => Promise<void>;
-  /** When the timers ({@link pause}) pending besides the running poll's are due (`performance.now()` times). */
+  /** When the timers ({@link pause}) pending besides the running poll's are due (`performance.now()`). */
   timers: Set<number>;
 }
 
@@ -209,10 +209,10 @@ interface RequestWatch {
   /**
    * Waits `ms` between two polls of the running processor, looking at what comes through the FIFO meanwhile.
    * Where there is a FIFO and libc, from its first call on the proxy's thread blocks in poll(2) on the FIFO
-   * instead of waiting for a timer (lib/process/fifo_wait.ts: a third less CPU per wake-up), and reads the
-   * FIFO itself: the pending read that woke the proxy so far is ended. Deno's event loop then turns only when
-   * a signal ended the wait (the signal listeners run then), once every {@link TURN_EVERY_WAITS} waits, and
-   * when another timer is due (the recovery grace): the wait ends then. Elsewhere, a timer.
+   * instead of waiting for a timer (lib/process/fifo_wait.ts says what that saves), and reads the FIFO
+   * itself: the pending read that woke the proxy so far is ended first. Deno's event loop then turns only
+   * when a signal ended the wait (the signal listeners run then), once every {@link TURN_EVERY_WAITS} waits,
+   * and when another timer is due (the recovery grace): the wait ends then. Elsewhere, a timer.
    */
   idle(ms: number): Promise<void>;
 }
@@ -291,12 +291,12 @@ function watchRequests(
     const wake = () => orUndefined(() => fifo.writeSync(new Uint8Array([1])));
     return {
       async idle(ms) {
-        // What the caller has just pushed is taken by the proxy's loop (a microtask) before this thread blocks.
+        // What the caller just pushed is taken by the proxy's loop (a microtask) before the thread blocks.
         await Promise.resolve();
         if (waiter === undefined) {
           waiter = openFifoWaiter(wakeFifoPath(dir)) ?? null;
           if (waiter) {
-            // The pending read ends on this byte, looked at as a plain wake-up; from now on, only `idle` reads.
+            // The pending read ends on this byte (looked at as a wake-up); from now on only `idle` reads.
             handedOver = true;
             wake();
             await reading;
