@@ -1,5 +1,6 @@
 /**
- * What the modules calling libc through Deno's FFI share: how a call's result is declared and read.
+ * What the modules calling libc through Deno's FFI share: how a call's result is declared and read, and
+ * C strings.
  * @module
  */
 
