@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { bootObstacle } from "../lib/remoteproc/control.ts";
 import { attributeReader, checkWritable } from "../lib/remoteproc/sysfs.ts";
+import { descriptorIo } from "../lib/process/fifo_wait.ts";
 import { readCommandLine } from "../lib/cli/globals.ts";
 import { Simulator } from "../lib/simulator/simulator.ts";
 
@@ -39,41 +40,45 @@ Deno.test("readCommandLine: the command is the first argument after the global f
   assert.equal(commandOf([]), undefined);
 });
 
-Deno.test("attributeReader: one descriptor for every read, fresh values after an in-place write, a replacement or a removal", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "rproc-test-attr-" });
-  const path = `${dir}/state`;
-  const openFds = () => [...Deno.readDirSync("/proc/self/fd")].length;
-  try {
-    await Deno.writeTextFile(path, "running\n");
-    const before = openFds();
-    {
-      using state = attributeReader(dir, "state");
-      assert.equal(state.read(), "running");
-      assert.equal(openFds(), before + 1);
-      // Rewritten in place, as the kernel's show() answers anew on each read from offset 0.
-      await Deno.writeTextFile(path, "crashed\n");
-      assert.equal(state.read(), "crashed");
-      for (let i = 0; i < 5; i++) state.read();
-      assert.equal(openFds(), before + 1, "the reads share one descriptor");
-      // Replaced under its path, as a fake tree's atomic rewrite does.
-      await Deno.writeTextFile(`${dir}/new`, "offline\n");
-      await Deno.rename(`${dir}/new`, path);
-      assert.equal(state.read(), "offline");
-      assert.equal(openFds(), before + 1, "the replaced file's descriptor is closed");
-      // Gone: an error naming the path; back: read again.
-      await Deno.remove(path);
-      assert.throws(() => state.read(), new RegExp(`cannot read ${path}: it does not exist`));
-      assert.equal(openFds(), before);
-      const long = "x".repeat(5000);
-      await Deno.writeTextFile(path, long + "\n");
-      assert.equal(state.read(), long);
-      // Longer than a page, a character's two bytes on both sides of the page's end.
-      const split = "x".repeat(4095) + "é" + "y".repeat(4097);
-      await Deno.writeTextFile(path, split + "\n");
-      assert.equal(state.read(), split);
+for (const via of ["Deno", "libc"] as const) {
+  Deno.test(`attributeReader (${via}): one descriptor for every read, fresh values after an in-place write, a replacement or a removal`, async () => {
+    const io = via === "libc" ? descriptorIo() : undefined;
+    if (via === "libc") assert.ok(io, "libc with statx is there");
+    const dir = await Deno.makeTempDir({ prefix: "rproc-test-attr-" });
+    const path = `${dir}/state`;
+    const openFds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+    try {
+      await Deno.writeTextFile(path, "running\n");
+      const before = openFds();
+      {
+        using state = attributeReader(dir, "state", io);
+        assert.equal(state.read(), "running");
+        assert.equal(openFds(), before + 1);
+        // Rewritten in place, as the kernel's show() answers anew on each read from offset 0.
+        await Deno.writeTextFile(path, "crashed\n");
+        assert.equal(state.read(), "crashed");
+        for (let i = 0; i < 5; i++) state.read();
+        assert.equal(openFds(), before + 1, "the reads share one descriptor");
+        // Replaced under its path, as a fake tree's atomic rewrite does.
+        await Deno.writeTextFile(`${dir}/new`, "offline\n");
+        await Deno.rename(`${dir}/new`, path);
+        assert.equal(state.read(), "offline");
+        assert.equal(openFds(), before + 1, "the replaced file's descriptor is closed");
+        // Gone: an error naming the path; back: read again.
+        await Deno.remove(path);
+        assert.throws(() => state.read(), new RegExp(`cannot read ${path}: it does not exist`));
+        assert.equal(openFds(), before);
+        const long = "x".repeat(5000);
+        await Deno.writeTextFile(path, long + "\n");
+        assert.equal(state.read(), long);
+        // Longer than a page, a character's two bytes on both sides of the page's end.
+        const split = "x".repeat(4095) + "é" + "y".repeat(4097);
+        await Deno.writeTextFile(path, split + "\n");
+        assert.equal(state.read(), split);
+      }
+      assert.equal(openFds(), before, "disposing closes the descriptor");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    assert.equal(openFds(), before, "disposing closes the descriptor");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { INTERRUPTED, openFifoWaiter } from "../lib/process/fifo_wait.ts";
+import { descriptorIo, INTERRUPTED, openFifoWaiter } from "../lib/process/fifo_wait.ts";
 import { cString, int } from "../lib/process/libc.ts";
 
 /** A temp directory holding a FIFO made with libc's mkfifo (Deno has none); the caller removes it. */
@@ -74,4 +74,32 @@ Deno.test("openFifoWaiter: a signal to the waiting thread ends the wait as inter
 Deno.test("int reads an int result's bytes, negative ones too", () => {
   assert.equal(int(new Uint8Array([7, 0, 0, 0])), 7);
   assert.equal(int(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), -1);
+});
+
+Deno.test("descriptorIo: a descriptor's link count as statx gives it, and pread from an offset", async () => {
+  const io = descriptorIo();
+  assert.ok(io, "libc with statx is there");
+  const dir = await Deno.makeTempDir({ prefix: "rproc-test-fifo-wait-" });
+  try {
+    const path = join(dir, "state");
+    await Deno.writeTextFile(path, "running\n");
+    const fd = io.open(path);
+    assert.ok(fd >= 0);
+    try {
+      assert.equal(io.links(fd), 1);
+      await Deno.link(path, join(dir, "second"));
+      assert.equal(io.links(fd), 2);
+      const buffer = new Uint8Array(16);
+      assert.equal(io.pread(fd, buffer, 3), 5);
+      assert.equal(new TextDecoder().decode(buffer.subarray(0, 5)), "ning\n");
+      await Deno.remove(path);
+      await Deno.remove(join(dir, "second"));
+      assert.equal(io.links(fd), 0, "removed: no links left");
+    } finally {
+      io.close(fd);
+    }
+    assert.ok(io.open(path) < 0, "a missing path");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -12,6 +12,7 @@
  * caller then lets the loop turn (see lib/proxy/driver.ts).
  * @module
  */
+import type { DescriptorIo } from "../remoteproc/sysfs.ts";
 import { cString, INT, int, SSIZE } from "./libc.ts";
 
 const SYMBOLS = {
@@ -19,9 +20,29 @@ const SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: INT },
   read: { parameters: ["i32", "buffer", "usize"], result: SSIZE },
   close: { parameters: ["i32"], result: INT },
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: SSIZE },
+  // glibc 2.28 and later; without it the attribute is read through Deno.
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: INT, optional: true },
 } as const;
 
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** libc, opened once for the life of the process; null where it cannot be (no libc.so.6, no FFI permission). */
+let opened: Libc | null | undefined;
+
+function libc(): Libc | undefined {
+  if (opened === undefined) {
+    try {
+      opened = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+    } catch {
+      opened = null;
+    }
+  }
+  return opened ?? undefined;
+}
+
 /** Linux values, the same on x86_64 and aarch64. */
+const O_RDONLY = 0o0;
 const O_RDWR = 0o2;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
@@ -50,18 +71,10 @@ export interface FifoWaiter extends Disposable {
  * ```
  */
 export function openFifoWaiter(path: string): FifoWaiter | undefined {
-  let library: Deno.DynamicLibrary<typeof SYMBOLS>;
-  try {
-    library = Deno.dlopen("libc.so.6", SYMBOLS);
-  } catch {
-    return undefined;
-  }
-  const libc = library.symbols;
-  const fd = int(libc.open(cString(path), O_RDWR | O_NONBLOCK | O_CLOEXEC));
-  if (fd < 0) {
-    library.close();
-    return undefined;
-  }
+  const c = libc();
+  if (!c) return undefined;
+  const fd = int(c.open(cString(path), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  if (fd < 0) return undefined;
   // struct pollfd { int fd; short events; short revents; }
   const pollfd = new Uint8Array(8);
   const fields = new DataView(pollfd.buffer);
@@ -72,17 +85,48 @@ export function openFifoWaiter(path: string): FifoWaiter | undefined {
   return {
     wait(ms) {
       fields.setInt16(6, 0, true);
-      const ready = int(libc.poll(pollfd, 1n, Math.max(0, Math.ceil(ms))));
+      const ready = int(c.poll(pollfd, 1n, Math.max(0, Math.ceil(ms))));
       if (ready < 0) return INTERRUPTED;
       // Nonblocking: a read that finds nothing (another reader was faster) returns -1 at once.
-      const count = ready === 0 ? 0 : int(libc.read(fd, buffer, BigInt(buffer.length)));
+      const count = ready === 0 ? 0 : int(c.read(fd, buffer, BigInt(buffer.length)));
       return buffer.slice(0, Math.max(0, count));
     },
     [Symbol.dispose]() {
       if (!open) return;
       open = false;
-      libc.close(fd);
-      library.close();
+      c.close(fd);
     },
+  };
+}
+
+/** statx(2): its flag for a descriptor's own file, the mask bit and offset of `stx_nlink` (the same on both targets). */
+const AT_EMPTY_PATH = 0x1000;
+const STATX_NLINK = 0x4;
+const STX_NLINK_OFFSET = 16;
+
+/**
+ * Reading by descriptor through libc, for the attribute the running proxy polls (see attributeReader in
+ * lib/remoteproc/sysfs.ts), or undefined where libc or its statx cannot be had.
+ *
+ * @example
+ * ```ts
+ * using state = attributeReader("/sys/class/remoteproc/remoteproc0", "state", descriptorIo());
+ * ```
+ */
+export function descriptorIo(): DescriptorIo | undefined {
+  const c = libc();
+  const statx = c?.statx;
+  if (!c || !statx) return undefined;
+  const emptyPath = new Uint8Array(1);
+  const info = new Uint8Array(256);
+  const fields = new DataView(info.buffer);
+  return {
+    open: (path) => int(c.open(cString(path), O_RDONLY | O_CLOEXEC)),
+    links(fd) {
+      if (int(statx(fd, emptyPath, AT_EMPTY_PATH, STATX_NLINK, info)) !== 0) return undefined;
+      return fields.getUint32(STX_NLINK_OFFSET, true);
+    },
+    pread: (fd, buffer, offset) => int(c.pread(fd, buffer, BigInt(buffer.length), BigInt(offset))),
+    close: (fd) => void c.close(fd),
   };
 }

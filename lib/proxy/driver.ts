@@ -15,7 +15,7 @@ import {
   writeExitReport,
   writeProxyReady,
 } from "../store/container_store.ts";
-import { type FifoWaiter, INTERRUPTED, openFifoWaiter } from "../process/fifo_wait.ts";
+import { descriptorIo, type FifoWaiter, INTERRUPTED, openFifoWaiter } from "../process/fifo_wait.ts";
 import { pause, sleepSync } from "../util/wait.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import {
@@ -424,7 +424,7 @@ function perform(
         // boot was confirmed), so an idle poll reads one attribute (held open) and goes back to sleep.
         let last = "running";
         let orphaned = false;
-        using state = attributeReader(processor.dir, "state");
+        using state = attributeReader(processor.dir, "state", descriptorIo());
         for (let polls = 1; !tools.closed(); polls++) {
           await tools.idle(timings.pollIntervalMs);
           if (tools.closed()) return;
