@@ -10,6 +10,8 @@
  * blocked, Deno's event loop does not turn, so the proxy's signal listeners would not run: a signal sent to
  * the proxy interrupts the poll (the kernel gives a process's signal to its main thread first), and the
  * caller then lets the loop turn (see lib/proxy/driver.ts).
+ *
+ * The same libc, opened once, also reads the attribute the running proxy polls ({@link descriptorIo}).
  * @module
  */
 import type { DescriptorIo } from "../remoteproc/sysfs.ts";
