@@ -29,7 +29,7 @@ const SYMBOLS = {
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-/** libc, opened once for the life of the process; null where it cannot be (no libc.so.6, no FFI permission). */
+/** libc, opened once for the life of the process; null where it cannot be (no libc.so.6, no FFI access). */
 let opened: Libc | null | undefined;
 
 function libc(): Libc | undefined {
@@ -101,7 +101,7 @@ export function openFifoWaiter(path: string): FifoWaiter | undefined {
   };
 }
 
-/** statx(2): its flag for a descriptor's own file, the mask bit and offset of `stx_nlink` (the same on both targets). */
+/** statx(2): its flag for a descriptor's own file; the mask bit and offset of `stx_nlink` (both targets). */
 const AT_EMPTY_PATH = 0x1000;
 const STATX_NLINK = 0x4;
 const STX_NLINK_OFFSET = 16;
