@@ -189,6 +189,12 @@ export async function descriptorTargets(pid: number | "self"): Promise<string[]>
   return targets;
 }
 
+/** Makes a FIFO (named pipe) at `path`, mode 0600, with the mkfifo program. */
+export function mkfifo(path: string): void {
+  const result = new Deno.Command("mkfifo", { args: ["-m", "600", path] }).outputSync();
+  assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+}
+
 /** Lists a directory's entry names, or [] when it does not exist. */
 export async function listDir(path: string): Promise<string[]> {
   const names: string[] = [];

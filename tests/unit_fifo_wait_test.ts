@@ -1,18 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { descriptorIo, INTERRUPTED, openFifoWaiter } from "../lib/process/fifo_wait.ts";
-import { cString, int } from "../lib/process/libc.ts";
+import { int } from "../lib/process/libc.ts";
+import { mkfifo } from "./helpers.ts";
 
-/** A temp directory holding a FIFO made with libc's mkfifo (Deno has none); the caller removes it. */
+/** A temp directory holding a FIFO; the caller removes it. */
 async function tempFifo(): Promise<{ dir: string; path: string }> {
   const dir = await Deno.makeTempDir({ prefix: "rproc-test-fifo-wait-" });
   const path = join(dir, "wake");
-  const libc = Deno.dlopen("libc.so.6", { mkfifo: { parameters: ["buffer", "u32"], result: "i32" } });
-  try {
-    assert.equal(libc.symbols.mkfifo(cString(path), 0o600), 0);
-  } finally {
-    libc.close();
-  }
+  mkfifo(path);
   return { dir, path };
 }
 

@@ -19,17 +19,12 @@ import {
   wakeProxy,
 } from "../lib/store/container_store.ts";
 import { TIMED_OUT, waitFor, within } from "../lib/util/wait.ts";
-import { descriptorTargets, tempDir } from "./helpers.ts";
+import { descriptorTargets, mkfifo, tempDir } from "./helpers.ts";
 
 /** How long a test waits for what should take milliseconds before it fails. */
 const DEADLINE_MS = 10_000;
 
 const self = { pid: Deno.pid, startTime: processStartTime(Deno.pid)! };
-
-function mkfifo(path: string): void {
-  const result = new Deno.Command("mkfifo", { args: ["-m", "600", path] }).outputSync();
-  assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
-}
 
 /** How many of this process's descriptors point at `target` (a path, or "anon_inode:inotify"). */
 async function openDescriptors(target: string): Promise<number> {

@@ -10,6 +10,7 @@ import {
   readStartRequest,
   readStopRequest,
   stopRequestIn,
+  WAKE_BYTE,
   wakeFifoPath,
   writeBootReport,
   writeExitReport,
@@ -288,7 +289,7 @@ function watchRequests(
     let waiter: FifoWaiter | null | undefined;
     let waits = 0;
     let interruptions = 0;
-    const wake = () => orUndefined(() => fifo.writeSync(new Uint8Array([1])));
+    const wake = () => orUndefined(() => fifo.writeSync(WAKE_BYTE));
     return {
       async idle(ms) {
         // What the caller just pushed is taken by the proxy's loop (a microtask) before the thread blocks.

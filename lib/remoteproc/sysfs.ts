@@ -100,8 +100,8 @@ export interface AttributeReader extends Disposable {
 const ATTRIBUTE_MAX_BYTES = 4096;
 
 /**
- * Reading a file by its descriptor through libc, for {@link attributeReader}: lib/process/fifo_wait.ts makes
- * one where the proxy can open libc.
+ * Reading a file by its descriptor, for {@link attributeReader}: Deno's calls by default, or libc's, which
+ * lib/process/fifo_wait.ts offers where the proxy can open libc.
  */
 export interface DescriptorIo {
   /** Opens `path` for reading: its descriptor, or a negative number when it cannot. */
@@ -115,17 +115,17 @@ export interface DescriptorIo {
 
 /**
  * Opens an attribute for reading again and again, for the proxy's all-day poll: each read starts over at
- * offset 0, which makes the kernel call the attribute's show() anew (the way GPIO values are polled). That
- * is three system calls a read (fstat, lseek, read) where {@link readAttribute} makes six (open, fstat, lseek,
- * two reads, close), and an idle proxy spends a little less CPU (README, Benchmark). A file replaced under its
- * path (a fake tree's atomic rewrite) has no links left: fstat notices, and the path is opened again. A file
- * that cannot be read (the device went away: ENODEV, or the path is gone) is closed, and the next read opens
- * the path again.
+ * offset 0, which makes the kernel call the attribute's show() anew (the way GPIO values are polled). A file
+ * replaced under its path (a fake tree's atomic rewrite) has no links left: the link count notices, and the
+ * path is opened again. A file that cannot be opened or read (the device went away: ENODEV, or the path is
+ * gone) is closed, and Deno's own one-time read ({@link readAttribute}) says why, or reads it; the next read
+ * opens the path again.
  *
- * With `io` (libc), a read is two system calls made straight from JavaScript, statx for the links and pread
- * at offset 0, without the `FileInfo` object Deno builds for an fstat: a bare poll loop used about a fifth
- * less CPU (README, Benchmark). Where libc cannot open or read the file, Deno's own read says why (or reads
- * it).
+ * `io` is how the descriptor is held and read. By default Deno's calls: three system calls a read (fstat,
+ * lseek, read) where {@link readAttribute} makes six (open, fstat, lseek, two reads, close), and an idle
+ * proxy spends a little less CPU (README, Benchmark). With libc (lib/process/fifo_wait.ts), two made straight
+ * from JavaScript, statx for the links and pread at offset 0, without the `FileInfo` object Deno builds for
+ * an fstat: a bare poll loop used about a fifth less CPU (README, Benchmark).
  *
  * @example
  * ```ts
@@ -134,67 +134,76 @@ export interface DescriptorIo {
  * ```
  * @throws {RuntimeError} from read(), naming the path, when the attribute cannot be read.
  */
-export function attributeReader(dir: string, attribute: string, io?: DescriptorIo): AttributeReader {
+export function attributeReader(dir: string, attribute: string, io = denoIo()): AttributeReader {
   const path = join(dir, attribute);
   const buffer = new Uint8Array(ATTRIBUTE_MAX_BYTES);
   const decoder = new TextDecoder();
-  if (io) {
-    let fd = -1;
-    const drop = () => {
-      if (fd >= 0) io.close(fd);
-      fd = -1;
-    };
-    return {
-      read() {
-        if (fd >= 0 && !io.links(fd)) drop();
-        if (fd < 0) fd = io.open(path);
-        if (fd >= 0) {
-          let count = io.pread(fd, buffer, 0);
-          if (count >= 0 && count < buffer.length) return chomp(decoder.decode(buffer.subarray(0, count)));
-          const parts: Uint8Array[] = [];
-          while (count === buffer.length) {
-            parts.push(buffer.slice());
-            count = io.pread(fd, buffer, parts.length * buffer.length);
-          }
-          if (count >= 0) return chomp(decoder.decode(joinBytes([...parts, buffer.subarray(0, count)])));
-          drop();
-        }
-        return readAttribute(dir, attribute);
-      },
-      [Symbol.dispose]: drop,
-    };
-  }
-  let file: Deno.FsFile | undefined;
-  const close = () => {
-    try {
-      file?.close();
-    } catch {
-      // closing is all that is left to do with it
-    }
-    file = undefined;
+  let fd = -1;
+  const drop = () => {
+    if (fd >= 0) io.close(fd);
+    fd = -1;
   };
   return {
     read() {
-      try {
-        if (file && file.statSync().nlink === 0) close();
-        file ??= Deno.openSync(path);
-        file.seekSync(0, Deno.SeekMode.Start);
-        let count = file.readSync(buffer) ?? 0;
+      if (fd >= 0 && !io.links(fd)) drop();
+      if (fd < 0) fd = io.open(path);
+      if (fd >= 0) {
+        let count = io.pread(fd, buffer, 0);
         // One read holds all of a sysfs attribute. Decoded at once: a streaming TextDecoder costs Deno a
         // decoder of its own per read (a scripted poll loop used a sixth more CPU with it; README, Benchmark).
-        if (count < buffer.length) return chomp(decoder.decode(buffer.subarray(0, count)));
-        const parts = [buffer.slice()];
+        if (count >= 0 && count < buffer.length) return chomp(decoder.decode(buffer.subarray(0, count)));
+        const parts: Uint8Array[] = [];
         while (count === buffer.length) {
-          count = file.readSync(buffer) ?? 0;
-          parts.push(buffer.slice(0, count));
+          parts.push(buffer.slice());
+          count = io.pread(fd, buffer, parts.length * buffer.length);
         }
-        return chomp(decoder.decode(joinBytes(parts)));
-      } catch (err) {
-        close();
-        throw fsError(err, "read", path);
+        if (count >= 0) return chomp(decoder.decode(joinBytes([...parts, buffer.subarray(0, count)])));
+        drop();
+      }
+      return readAttribute(dir, attribute);
+    },
+    [Symbol.dispose]: drop,
+  };
+}
+
+/** The {@link DescriptorIo} of Deno's own calls, its descriptors numbers of its own for `Deno.FsFile`s. */
+function denoIo(): DescriptorIo {
+  const files = new Map<number, Deno.FsFile>();
+  let next = 0;
+  return {
+    open(path) {
+      try {
+        files.set(next, Deno.openSync(path));
+        return next++;
+      } catch {
+        return -1;
       }
     },
-    [Symbol.dispose]: close,
+    links(fd) {
+      try {
+        return files.get(fd)?.statSync().nlink ?? undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    pread(fd, buffer, offset) {
+      const file = files.get(fd);
+      if (!file) return -1;
+      try {
+        file.seekSync(offset, Deno.SeekMode.Start);
+        return file.readSync(buffer) ?? 0;
+      } catch {
+        return -1;
+      }
+    },
+    close(fd) {
+      try {
+        files.get(fd)?.close();
+      } catch {
+        // closing is all that is left to do with it
+      }
+      files.delete(fd);
+    },
   };
 }
 

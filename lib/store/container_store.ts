@@ -291,7 +291,8 @@ export function wakeProxy(dir: string, byte: Uint8Array = WAKE_BYTE): boolean {
   }
 }
 
-const WAKE_BYTE = new Uint8Array([1]);
+/** The byte of a plain wake-up (a request file to look at): no stop request ({@link stopRequestIn}). */
+export const WAKE_BYTE = new Uint8Array([1]);
 
 /**
  * Removes a container's directory and everything in it.
