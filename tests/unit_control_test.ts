@@ -53,10 +53,17 @@ for (const via of ["Deno", "libc"] as const) {
       {
         using state = attributeReader(dir, "state", io);
         assert.equal(state.read(), "running");
+        assert.equal(state.read(), "running");
         assert.equal(openFds(), before + 1);
-        // Rewritten in place, as the kernel's show() answers anew on each read from offset 0.
+        // Rewritten in place, as the kernel's show() answers anew on each read from offset 0: as long as the
+        // value before it (each read's bytes are compared with the last's), longer, shorter, empty, and back.
         await Deno.writeTextFile(path, "crashed\n");
         assert.equal(state.read(), "crashed");
+        for (const value of ["running", "suspended", "offline", "", "crashed"]) {
+          await Deno.writeTextFile(path, value === "" ? "" : `${value}\n`);
+          assert.equal(state.read(), value);
+          assert.equal(state.read(), value);
+        }
         for (let i = 0; i < 5; i++) state.read();
         assert.equal(openFds(), before + 1, "the reads share one descriptor");
         // Replaced under its path, as a fake tree's atomic rewrite does.

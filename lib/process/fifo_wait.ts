@@ -53,6 +53,9 @@ const POLLIN = 0x1;
 /** What {@link FifoWaiter.wait} returns when a signal ended the wait. */
 export const INTERRUPTED: unique symbol = Symbol("interrupted");
 
+/** What {@link FifoWaiter.wait} returns when no byte came: one array for every such wait, not one each. */
+const NOTHING = new Uint8Array(0);
+
 /** A FIFO held open (read and write, so it never reads as closed) for a thread to block on. */
 export interface FifoWaiter extends Disposable {
   /**
@@ -91,7 +94,7 @@ export function openFifoWaiter(path: string): FifoWaiter | undefined {
       if (ready < 0) return INTERRUPTED;
       // Nonblocking: a read that finds nothing (another reader was faster) returns -1 at once.
       const count = ready === 0 ? 0 : int(c.read(fd, buffer, BigInt(buffer.length)));
-      return buffer.slice(0, Math.max(0, count));
+      return count > 0 ? buffer.slice(0, count) : NOTHING;
     },
     [Symbol.dispose]() {
       if (!open) return;

@@ -138,6 +138,10 @@ export function attributeReader(dir: string, attribute: string, io = denoIo()): 
   const path = join(dir, attribute);
   const buffer = new Uint8Array(ATTRIBUTE_MAX_BYTES);
   const decoder = new TextDecoder();
+  // The last one-read value's bytes and text: the same bytes again (an idle poll's every read) give the same
+  // text without a decode, one call into Deno and a new string less per poll.
+  let lastBytes = new Uint8Array(0);
+  let lastText: string | undefined;
   let fd = -1;
   const drop = () => {
     if (fd >= 0) io.close(fd);
@@ -151,7 +155,13 @@ export function attributeReader(dir: string, attribute: string, io = denoIo()): 
         let count = io.pread(fd, buffer, 0);
         // One read holds all of a sysfs attribute. Decoded at once: a streaming TextDecoder costs Deno a
         // decoder of its own per read (a scripted poll loop used a sixth more CPU with it; README, Benchmark).
-        if (count >= 0 && count < buffer.length) return chomp(decoder.decode(buffer.subarray(0, count)));
+        if (count >= 0 && count < buffer.length) {
+          if (lastText === undefined || !sameBytes(buffer, count, lastBytes)) {
+            lastBytes = buffer.slice(0, count);
+            lastText = chomp(decoder.decode(lastBytes));
+          }
+          return lastText;
+        }
         const parts: Uint8Array[] = [];
         while (count === buffer.length) {
           parts.push(buffer.slice());
@@ -215,6 +225,13 @@ function joinBytes(parts: Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return joined;
+}
+
+/** True when the first `count` bytes of `buffer` are `bytes`, and `bytes` has no more. */
+function sameBytes(buffer: Uint8Array, count: number, bytes: Uint8Array): boolean {
+  if (count !== bytes.length) return false;
+  for (let i = 0; i < count; i++) if (buffer[i] !== bytes[i]) return false;
+  return true;
 }
 
 function chomp(text: string): string {
