@@ -10,7 +10,7 @@
  * rax; AAPCS64: x0), and a struct-typed symbol is one Deno does not compile a fast-call trampoline for
  * (Cranelift) when the library is opened. Opening libc with the eight calls of lib/process/spawn.ts took
  * 3.3 ms instead of 4.9 in `create` (40 creates in turns). A call's result comes back as its bytes: see
- * {@link int}.
+ * {@link int}. The running proxy's calls (lib/process/fifo_wait.ts), made all day, are declared plain instead.
  */
 export const INT = { struct: ["i32"] } as const;
 export const SSIZE = { struct: ["isize"] } as const;
