@@ -47,6 +47,13 @@ const TURN_EVERY_WAITS = 8;
 const MAX_INTERRUPTIONS = 100;
 /** How long such a turn lasts: one timer of this many milliseconds. */
 const TURN_MS = 1;
+/**
+ * How long after its boot report a running proxy waits on timers and reads its processor's state through
+ * Deno before it opens libc for both (poll(2) on its FIFO, and the reads: lib/process/fifo_wait.ts). Opening
+ * libc compiles its calls, about 4 ms of CPU, which then falls after `start` has ended and after the commands
+ * that usually follow it, rather than beside them.
+ */
+const LIBC_AFTER_MS = 1_000;
 /** The state the machine is told of when the processor's state attribute cannot be read. */
 const UNREADABLE = "unreadable";
 /** How fast the processor is polled while it boots or stops. */
@@ -426,9 +433,26 @@ function perform(
         // boot was confirmed), so an idle poll reads one attribute (held open) and goes back to sleep.
         let last = "running";
         let orphaned = false;
-        using state = attributeReader(processor.dir, "state", descriptorIo());
-        for (let polls = 1; !tools.closed(); polls++) {
+        // Deno's reads and timer waits until LIBC_AFTER_MS have passed, then libc's (see there).
+        const libcAt = performance.now() + LIBC_AFTER_MS;
+        let viaLibc = false;
+        let state = attributeReader(processor.dir, "state");
+        const next = async () => {
+          if (!viaLibc) {
+            const early = libcAt - performance.now();
+            if (early > 0) return await pause(Math.min(timings.pollIntervalMs, early));
+            viaLibc = true;
+            const io = descriptorIo();
+            if (io) {
+              state[Symbol.dispose]();
+              state = attributeReader(processor.dir, "state", io);
+            }
+          }
           await tools.idle(timings.pollIntervalMs);
+        };
+        using _state = { [Symbol.dispose]: () => state[Symbol.dispose]() };
+        for (let polls = 1; !tools.closed(); polls++) {
+          await next();
           if (tools.closed()) return;
           // Now and then (not every poll: idle CPU), check that the container still exists.
           if (!orphaned && polls % ORPHAN_CHECK_EVERY_POLLS === 0 && !pathExists(dir)) {
