@@ -588,7 +588,7 @@ for (const wake of ["kill's byte", "a SIGTERM", "a crash seen on a wake-up"] as 
     const starting = performance.now();
     await run(["start", "fw1"]);
     // For a second after its boot report it waits on timers, libc not opened yet (LIBC_AFTER_MS in
-    // lib/proxy/driver.ts): looked at while that second surely lasts, as it does unless this machine stalls.
+    // lib/proxy/driver.ts): checked when the look came within 800 ms of start's launch, inside that second.
     const early = await inPoll();
     if (performance.now() - starting < 800) assert.equal(early, false, "in poll(2) right after its boot");
     // Then its thread is blocked in poll(2) (lib/process/fifo_wait.ts), not in Deno's event loop (epoll).

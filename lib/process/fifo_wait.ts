@@ -19,10 +19,11 @@ import { cString } from "./libc.ts";
 
 /**
  * Declared with plain results, unlike lib/process/spawn.ts's calls (see INT in lib/process/libc.ts): opening
- * libc then compiles a fast-call trampoline for each, about 1.6 ms of CPU more (4.4 ms against 2.7, medians
- * of 15 opens), paid once by a proxy whose processor runs, after its boot report; each call then returns its
- * number without a result buffer to allocate and read. The running proxy makes three such calls at every
- * poll, all day: four proxies of each kind side by side used 9-22% less idle CPU so (README, Benchmark).
+ * libc then compiles a fast-call trampoline for each, about 1.6 ms of CPU more (3.9-4.4 ms against 2.7-3.0,
+ * medians of 15 opens), paid once by a proxy whose processor runs, a second after its boot report
+ * (LIBC_AFTER_MS in lib/proxy/driver.ts); each call then returns its number without a result buffer to
+ * allocate and read. The running proxy makes three such calls at every poll, all day: four proxies of each
+ * kind side by side used 9-22% less idle CPU so (README, Benchmark).
  */
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },

@@ -450,6 +450,7 @@ function perform(
           }
           await tools.idle(timings.pollIntervalMs);
         };
+        // Whichever reader is the current one is closed when the loop ends.
         using _state = { [Symbol.dispose]: () => state[Symbol.dispose]() };
         for (let polls = 1; !tools.closed(); polls++) {
           await next();
