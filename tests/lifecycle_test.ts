@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { blockedInPoll } from "../lib/dev/bench.ts";
 import { EXIT } from "../lib/proxy/machine.ts";
 import { FIRMWARE_LEDGER, STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
 import { waitFor } from "../lib/util/wait.ts";
@@ -566,9 +567,6 @@ Deno.test("a created container whose state directory is removed: its proxy ends,
   await assertCleanAfterRemoval(f);
 });
 
-/** The system calls a thread blocked in poll(2) through glibc is in: poll or ppoll (aarch64 has only ppoll). */
-const POLL_SYSCALLS = Deno.build.arch === "x86_64" ? [7, 271] : [73];
-
 for (const wake of ["kill's byte", "a SIGTERM", "a crash seen on a wake-up"] as const) {
   Deno.test(`a running proxy waits in poll(2) on its FIFO, and ${wake} ends the wait at once`, async () => {
     await using f = await makeFixture({ processors: [{ name: "dsp0", recovery: false }] });
@@ -581,10 +579,7 @@ for (const wake of ["kill's byte", "a SIGTERM", "a crash seen on a wake-up"] as 
     };
     await run(["create", "--bundle", await f.bundle(), "fw1"]);
     const pid = (await state(f, "fw1")).pid as number;
-    const inPoll = async () => {
-      const syscall = await Deno.readTextFile(`/proc/${pid}/syscall`).catch(() => "");
-      return POLL_SYSCALLS.includes(Number(syscall.split(" ")[0]));
-    };
+    const inPoll = () => blockedInPoll(pid);
     const starting = performance.now();
     await run(["start", "fw1"]);
     // For a second after its boot report it waits on timers, libc not opened yet (LIBC_AFTER_MS in
