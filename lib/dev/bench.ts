@@ -591,7 +591,7 @@ const LIBC = {
 } as const;
 
 /** The system calls of a thread blocked in poll(2) through glibc: poll or ppoll (aarch64 has only ppoll). */
-export const POLL_SYSCALLS: readonly number[] = Deno.build.arch === "x86_64" ? [7, 271] : [73];
+const POLL_SYSCALLS: readonly number[] = Deno.build.arch === "x86_64" ? [7, 271] : [73];
 
 /** Whether process `pid`'s main thread is blocked in poll(2) now (/proc/PID/syscall), as a proxy waits. */
 export async function blockedInPoll(pid: number): Promise<boolean> {
