@@ -607,6 +607,39 @@ for (const wake of ["kill's byte", "a SIGTERM", "a crash seen on a wake-up"] as 
   });
 }
 
+Deno.test("signals coming faster than the poll interval do not hold off a running proxy's poll", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0", recovery: false }] });
+  // Polls half a second apart, signals ten times as often: each one ends the proxy's wait in poll(2).
+  const config = join(f.dir, "poll.jsonc");
+  await Deno.writeTextFile(config, '{ "pollIntervalMs": 500 }\n');
+  const run = async (args: string[]) => {
+    const r = await f.cli(args, { globals: ["--config", config] });
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+  };
+  await run(["create", "--bundle", await f.bundle(), "fw1"]);
+  const pid = (await state(f, "fw1")).pid as number;
+  await run(["start", "fw1"]);
+  await waitFor(() => blockedInPoll(pid), {
+    timeoutMs: 10_000,
+    what: "the running proxy to block in poll(2)",
+  });
+  await f.sim.crash("dsp0");
+  // SIGUSR2, the start signal, changes nothing for a running container. A wait that every signal ended without
+  // a poll would see the crash only once the proxy gave up on poll(2), after a hundred signals (5 s).
+  await waitFor(async () => {
+    if (!(await pidRunning(pid))) return true;
+    try {
+      Deno.kill(pid, "SIGUSR2");
+    } catch {
+      // it ended meanwhile: seen at the next look
+    }
+    return false;
+  }, { timeoutMs: 3_000, intervalMs: 50, what: "the proxy to end on the crash while signalled" });
+  assert.equal(await proxyExitCode(f, "fw1"), EXIT.crashed);
+  await run(["delete", "fw1"]);
+  await assertNothingLeft(f);
+});
+
 Deno.test("the proxy also takes signals: SIGUSR2 starts it, SIGTERM stops it, as the request files do", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
   await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);

@@ -324,6 +324,8 @@ function watchRequests(
               waiter[Symbol.dispose]();
               waiter = null;
             }
+            // Polled all the same: signals coming faster than the interval must not hold the poll off.
+            poll();
             return await pause(TURN_MS);
           }
           interruptions = 0;
