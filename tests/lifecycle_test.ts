@@ -567,16 +567,24 @@ Deno.test("a created container whose state directory is removed: its proxy ends,
   await assertCleanAfterRemoval(f);
 });
 
+/**
+ * Writes a configuration file whose poll interval is `ms` and returns a runner of commands with it, asserting
+ * that each succeeds.
+ */
+async function polledEvery(f: Fixture, ms: number): Promise<(args: string[]) => Promise<void>> {
+  const config = join(f.dir, "poll.jsonc");
+  await Deno.writeTextFile(config, JSON.stringify({ pollIntervalMs: ms }) + "\n");
+  return async (args) => {
+    const r = await f.cli(args, { globals: ["--config", config] });
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+  };
+}
+
 for (const wake of ["kill's byte", "a SIGTERM", "a crash seen on a wake-up"] as const) {
   Deno.test(`a running proxy waits in poll(2) on its FIFO, and ${wake} ends the wait at once`, async () => {
     await using f = await makeFixture({ processors: [{ name: "dsp0", recovery: false }] });
     // Polls a minute apart: only a wake-up can end the proxy's wait within the time given below.
-    const config = join(f.dir, "slow-poll.jsonc");
-    await Deno.writeTextFile(config, '{ "pollIntervalMs": 60000 }\n');
-    const run = async (args: string[]) => {
-      const r = await f.cli(args, { globals: ["--config", config] });
-      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-    };
+    const run = await polledEvery(f, 60_000);
     await run(["create", "--bundle", await f.bundle(), "fw1"]);
     const pid = (await state(f, "fw1")).pid as number;
     const inPoll = () => blockedInPoll(pid);
@@ -610,12 +618,7 @@ for (const wake of ["kill's byte", "a SIGTERM", "a crash seen on a wake-up"] as 
 Deno.test("signals coming faster than the poll interval do not hold off a running proxy's poll", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0", recovery: false }] });
   // Polls half a second apart, signals ten times as often: each one ends the proxy's wait in poll(2).
-  const config = join(f.dir, "poll.jsonc");
-  await Deno.writeTextFile(config, '{ "pollIntervalMs": 500 }\n');
-  const run = async (args: string[]) => {
-    const r = await f.cli(args, { globals: ["--config", config] });
-    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-  };
+  const run = await polledEvery(f, 500);
   await run(["create", "--bundle", await f.bundle(), "fw1"]);
   const pid = (await state(f, "fw1")).pid as number;
   await run(["start", "fw1"]);
