@@ -28,9 +28,13 @@ import { cString } from "./libc.ts";
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // ssize_t results, declared as i32: these reads return at most 4096 bytes or -1, which the low 32 bits of the
+  // result register hold (x86_64 and aarch64 alike), and an i32 result comes back as a number where a 64-bit
+  // one is a new BigInt at every call. With that and the length and offset BigInts made once (below), four
+  // proxies used 6% less idle CPU than four beside them (16 one-minute windows, lower in 15; README).
+  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
-  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "i32" },
   // glibc 2.28 and later; without it the attribute is read through Deno.
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32", optional: true },
 } as const;
@@ -94,6 +98,7 @@ export function openFifoWaiter(path: string): FifoWaiter | undefined {
   fields.setInt32(0, fd, true);
   fields.setInt16(4, POLLIN, true);
   const buffer = new Uint8Array(64);
+  const size = BigInt(buffer.length);
   let open = true;
   return {
     wait(ms) {
@@ -101,7 +106,7 @@ export function openFifoWaiter(path: string): FifoWaiter | undefined {
       const ready = c.poll(pollfd, 1n, Math.max(0, Math.ceil(ms)));
       if (ready < 0) return INTERRUPTED;
       // Nonblocking: a read that finds nothing (another reader was faster) returns -1 at once.
-      const count = ready === 0 ? 0 : Number(c.read(fd, buffer, BigInt(buffer.length)));
+      const count = ready === 0 ? 0 : c.read(fd, buffer, size);
       return count > 0 ? buffer.slice(0, count) : NOTHING;
     },
     [Symbol.dispose]() {
@@ -133,13 +138,19 @@ export function descriptorIo(): DescriptorIo | undefined {
   const emptyPath = new Uint8Array(1);
   const info = new Uint8Array(256);
   const fields = new DataView(info.buffer);
+  let size = -1;
+  let bigSize = 0n;
   return {
     open: (path) => c.open(cString(path), O_RDONLY | O_CLOEXEC),
     links(fd) {
       if (statx(fd, emptyPath, AT_EMPTY_PATH, STATX_NLINK, info) !== 0) return undefined;
       return fields.getUint32(STX_NLINK_OFFSET, true);
     },
-    pread: (fd, buffer, offset) => Number(c.pread(fd, buffer, BigInt(buffer.length), BigInt(offset))),
+    pread(fd, buffer, offset) {
+      // The attribute reader passes the same buffer, at offset 0, at every poll: no new BigInt then.
+      if (buffer.length !== size) bigSize = BigInt(size = buffer.length);
+      return c.pread(fd, buffer, bigSize, offset === 0 ? 0n : BigInt(offset));
+    },
     close: (fd) => void c.close(fd),
   };
 }
