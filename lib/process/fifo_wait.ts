@@ -28,10 +28,10 @@ import { cString } from "./libc.ts";
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
-  // ssize_t results, declared as i32: these reads return at most 4096 bytes or -1, which the low 32 bits of the
-  // result register hold (x86_64 and aarch64 alike), and an i32 result comes back as a number where a 64-bit
-  // one is a new BigInt at every call. With that and the length and offset BigInts made once (below), four
-  // proxies used 6% less idle CPU than four beside them (16 one-minute windows, lower in 15; README).
+  // ssize_t results read as their low half, as int() in lib/process/libc.ts reads spawn.ts's (these reads return
+  // at most 4096 bytes or -1), but declared i32: an i32 result comes back as a number, a 64-bit one as a new
+  // BigInt at every call. With that and the length and offset BigInts made once (below), four proxies used 6%
+  // less idle CPU than four beside them (16 one-minute windows, lower in 15; README).
   read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "i32" },
@@ -148,7 +148,10 @@ export function descriptorIo(): DescriptorIo | undefined {
     },
     pread(fd, buffer, offset) {
       // The attribute reader passes the same buffer, at offset 0, at every poll: no new BigInt then.
-      if (buffer.length !== size) bigSize = BigInt(size = buffer.length);
+      if (buffer.length !== size) {
+        size = buffer.length;
+        bigSize = BigInt(size);
+      }
       return c.pread(fd, buffer, bigSize, offset === 0 ? 0n : BigInt(offset));
     },
     close: (fd) => void c.close(fd),
