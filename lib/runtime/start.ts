@@ -2,13 +2,13 @@ import { RuntimeError } from "../errors.ts";
 import { isAlive, processStartTime } from "../process/proc.ts";
 import { markStartRequested, readBootReport } from "../store/container_store.ts";
 import { crashPoint } from "../util/crash_point.ts";
-import { sleepSync } from "../util/wait.ts";
+import { Pacer } from "../util/wait.ts";
 import { loadContainer, lockExisting } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 
 /** Extra time `start` gives the proxy beyond the boot timeout before it gives up waiting. */
 const START_MARGIN_MS = 2_000;
-/** How often `start` looks for the proxy's boot report. */
+/** The longest pause between two looks of `start` for the proxy's boot report (paced: see Pacer). */
 const START_POLL_MS = 1;
 
 /**
@@ -45,6 +45,7 @@ export function startContainer(ctx: RuntimeContext, id: string): void {
   crashPoint("start:after-request");
   const timeout = (c.record?.timings.startTimeoutMs ?? 10_000) + START_MARGIN_MS;
   const deadline = performance.now() + timeout;
+  const pacer = new Pacer(START_POLL_MS);
   while (true) {
     const report = readBootReport(c.dir);
     if (report) {
@@ -67,6 +68,6 @@ export function startContainer(ctx: RuntimeContext, id: string): void {
         `cannot start container ${id}: no answer from its proxy within ${timeout} ms`,
       );
     }
-    sleepSync(START_POLL_MS);
+    pacer.sleep();
   }
 }
