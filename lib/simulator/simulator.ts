@@ -1,4 +1,4 @@
-import { basename, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { waitFor } from "../util/wait.ts";
 
@@ -250,6 +250,8 @@ export class Simulator implements AsyncDisposable {
   #loop: Promise<void> = Promise.resolve();
   /** Ends the loop's current wait early (set while it waits). */
   #wake: (() => void) | undefined;
+  /** Processors whose files were written since the loop last stepped them, as the watch saw. */
+  readonly #written = new Set<Processor>();
   #error: unknown;
 
   private constructor(options: SimulatorOptions) {
@@ -507,22 +509,40 @@ export class Simulator implements AsyncDisposable {
   }
 
   async #run(): Promise<void> {
-    const watcher = this.#watchWrites();
+    const all = [...this.#processors.values()];
+    const byDir = new Map(all.map((p) => [p.dir, p]));
+    const written = (dir: string) => {
+      const p = byDir.get(dir);
+      if (p) this.#written.add(p);
+      this.#wake?.();
+    };
+    const watcher = this.#watchWrites([...byDir.keys()], written);
     try {
+      let next = all;
       while (!this.#closed) {
-        for (const p of this.#processors.values()) await this.#exclusive(() => this.#step(p));
+        for (const p of next) {
+          this.#written.delete(p);
+          await this.#exclusive(() => this.#step(p));
+        }
         if (this.#closed) break;
-        // The next step comes at once when a file changes, else when a timer is due (boot delay, crash,
-        // recovery); without a watch, every pollMs.
-        const wait = watcher ? this.#untilDue() : this.#pollMs;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, wait);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wake = undefined;
+        // The next step comes at once when a file changes (or changed during this step), else when a timer is
+        // due (boot delay, crash, recovery); without a watch, every pollMs.
+        if (this.#written.size === 0) {
+          const wait = watcher ? this.#untilDue() : this.#pollMs;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            this.#wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.#wake = undefined;
+        }
+        // After a write, the processors written to and those whose timer is due; else all of them.
+        const now = performance.now();
+        next = this.#written.size === 0
+          ? all
+          : all.filter((p) => this.#written.has(p) || (p.pending !== undefined && p.pending.at <= now));
       }
     } catch (error) {
       this.#error = error;
@@ -545,22 +565,27 @@ export class Simulator implements AsyncDisposable {
   }
 
   /**
-   * Wakes the loop whenever an attribute file in a processor directory is written (inotify), so a write is
-   * handled at once, as the kernel would, instead of at the next poll. Without a watch (inotify limits) the
+   * Calls `written(dir)` whenever an attribute file in one of the processor directories `dirs` is written
+   * (inotify), so a write is handled at once, as the kernel would, instead of at the next poll. The loop then
+   * reads only that processor's files, and a write seen while the loop steps is not lost: the loop steps again
+   * instead of waiting (a writer truncates a file, then writes it). Without a watch (inotify limits) the
    * loop only polls. Its own updates (a temp file renamed over an attribute) raise five or six events each,
    * which do not wake it: it would read every file again for each one, taking CPU from the processes it
    * answers.
    */
-  #watchWrites(): Deno.FsWatcher | undefined {
+  #watchWrites(dirs: string[], written: (dir: string) => void): Deno.FsWatcher | undefined {
     let watcher: Deno.FsWatcher;
     try {
-      watcher = Deno.watchFs([...this.#processors.values()].map((p) => p.dir), { recursive: false });
+      watcher = Deno.watchFs(dirs, { recursive: false });
     } catch {
       return undefined;
     }
     (async () => {
       try {
-        for await (const event of watcher) if (isAttributeWrite(event)) this.#wake?.();
+        for await (const event of watcher) {
+          if (!isAttributeWrite(event)) continue;
+          for (const path of event.paths) written(dirname(path));
+        }
       } catch {
         // closed
       }
