@@ -90,6 +90,7 @@ Deno.test("bench rows: ratios to the floors, and each verdict on what its goal n
     stopExit: [95],
     crashExit: [100, 151],
     crashState: [120],
+    simAnswer: [0.5],
     // Above the CPU floor (2x), yet under the goal's 0.5% of a core: met.
     idleCpuPercent: [0.4],
     floorWakeCpu: [0.2],

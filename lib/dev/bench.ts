@@ -151,6 +151,7 @@ export const ROW_KEYS = [
   "stop.exit",
   "crash.exit",
   "crash.state",
+  "sim.answer",
   "idle.cpu",
   "idle.rss",
   "idle.private",
@@ -770,6 +771,37 @@ async function serveSimulator(args: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * How long the simulator takes to answer a write of processor `index`'s state file, which a kernel answers
+ * inside the write itself: `rounds` times each, "start" until it reads running and "stop" until it reads
+ * offline, looking every 0.02 ms (this process alone works meanwhile). Every `start` and `kill` of the
+ * benchmark waits once for such an answer, so this is time the commands' rows hold that a board's would not.
+ */
+function simulatorAnswers(sim: SimProcess, firmwareDir: string, index: number, rounds: number): number[] {
+  const dir = dirname(sim.stateFile(index));
+  const firmware = "answer.elf";
+  Deno.writeTextFileSync(join(firmwareDir, firmware), "simulated firmware\n");
+  Deno.writeTextFileSync(join(dir, "firmware"), firmware);
+  const answered = (want: string) => Deno.readTextFileSync(join(dir, "state")).trim() === want;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const times: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const [write, want] of [["start", "running"], ["stop", "offline"]]) {
+      // A pause first, as a command's write comes after its own start-up, not right after the last answer.
+      Atomics.wait(sleeper, 0, 0, 5);
+      const began = performance.now();
+      Deno.writeTextFileSync(join(dir, "state"), write);
+      const deadline = began + 5_000;
+      while (!answered(want)) {
+        if (performance.now() > deadline) throw new Error(`simulator: no ${want} within 5 s of ${write}`);
+        Atomics.wait(sleeper, 0, 0, 0.02);
+      }
+      times.push(performance.now() - began);
+    }
+  }
+  return times;
+}
+
 type CommandName = "create" | "start" | "state" | "kill" | "delete";
 
 /** Each command's goal: its median at most this many times the floor (create starts two processes). */
@@ -801,6 +833,8 @@ export interface Samples {
   stopExit: number[];
   crashExit: number[];
   crashState: number[];
+  /** The simulator's own answer to a write of its state file (see simulatorAnswers). */
+  simAnswer: number[];
   idleCpuPercent: number[];
   idleRss: number[];
   idlePrivate: number[];
@@ -825,6 +859,7 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
     stopExit: [],
     crashExit: [],
     crashState: [],
+    simAnswer: [],
     idleCpuPercent: [],
     idleRss: [],
     idlePrivate: [],
@@ -929,6 +964,9 @@ async function runAll(lab: Lab, plan: Plan): Promise<BenchRow[]> {
     await cli(["delete", id]);
   }
   reaper.adopt(false);
+
+  log(`simulator answers: ${plan.crashRounds} rounds`);
+  s.simAnswer = simulatorAnswers(sim, join(lab.firmwareDir, "host1"), 1, plan.crashRounds);
 
   log(`idle proxy: ${plan.idleWindowMs} ms window`);
   {
@@ -1098,6 +1136,7 @@ export function toRows(s: Samples): BenchRow[] {
       on: "p95",
     }),
     row("crash.state", "crash -> state reads stopped", "ms", s.crashState, { base: floor }),
+    row("sim.answer", "simulator: state written -> answered", "ms", s.simAnswer),
     row("idle.cpu", "idle proxy CPU (% of a core)", "%", s.idleCpuPercent, {
       base: floorWake,
       goal: "<= 0.5%",
