@@ -508,8 +508,10 @@ Deno.test("the proxy runs with the environment create was given (an engine's var
     environment.join(" "),
   );
   assert.ok(environment.includes(`PATH=${Deno.env.get("PATH")}`), environment.join(" "));
-  // Run with `deno run` here: Deno's update check is turned off for the proxy (PROXY_ENV).
+  // Run with `deno run` here: Deno's update check is turned off for the proxy, and glibc keeps one arena
+  // (PROXY_ENV).
   assert.ok(environment.includes("DENO_NO_UPDATE_CHECK=1"), environment.join(" "));
+  assert.ok(environment.includes("MALLOC_ARENA_MAX=1"), environment.join(" "));
   await ok(f, ["delete", "--force", "fw1"]);
   await assertNothingLeft(f);
 });

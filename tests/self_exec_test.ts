@@ -31,7 +31,7 @@ Deno.test("selfCommand: a compiled file runs itself, with no arguments of its ow
   assert.deepEqual(self, {
     command: "/usr/bin/remoteproc-runtime",
     args: [],
-    env: { DENO_NO_UPDATE_CHECK: "1" },
+    env: { MALLOC_ARENA_MAX: "1", DENO_NO_UPDATE_CHECK: "1" },
   });
 });
 
@@ -54,8 +54,8 @@ Deno.test("selfCommand: under deno run it runs deno with the permissions, V8 fla
   ]);
   // The script comes last: whatever follows it ("proxy", the container directory) is the runtime's.
   assert.equal(self.args.at(-1), main);
-  // No question to dl.deno.land from a long-lived root process.
-  assert.deepEqual(self.env, { DENO_NO_UPDATE_CHECK: "1" });
+  // One malloc arena, and no question to dl.deno.land from a long-lived root process.
+  assert.deepEqual(self.env, { MALLOC_ARENA_MAX: "1", DENO_NO_UPDATE_CHECK: "1" });
 });
 
 Deno.test("selfCommand: under deno run the proxy gets --allow-all, the only set that reaches /proc and /sys", () => {
