@@ -26,7 +26,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_TIMINGS } from "../config/settings.ts";
 import { Simulator } from "../simulator/simulator.ts";
-import { delay, TIMED_OUT, waitFor, within } from "../util/wait.ts";
+import { delay, sleepSync, TIMED_OUT, waitFor, waitForSync, within } from "../util/wait.ts";
 import { buildBundledForm, BUNDLE_MAIN } from "./bundle.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -782,20 +782,19 @@ function simulatorAnswers(sim: SimProcess, firmwareDir: string, index: number, r
   const firmware = "answer.elf";
   Deno.writeTextFileSync(join(firmwareDir, firmware), "simulated firmware\n");
   Deno.writeTextFileSync(join(dir, "firmware"), firmware);
-  const answered = (want: string) => Deno.readTextFileSync(join(dir, "state")).trim() === want;
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const times: number[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const [write, want] of [["start", "running"], ["stop", "offline"]]) {
       // A pause first, as a command's write comes after its own start-up, not right after the last answer.
-      Atomics.wait(sleeper, 0, 0, 5);
+      sleepSync(5);
       const began = performance.now();
       Deno.writeTextFileSync(join(dir, "state"), write);
-      const deadline = began + 5_000;
-      while (!answered(want)) {
-        if (performance.now() > deadline) throw new Error(`simulator: no ${want} within 5 s of ${write}`);
-        Atomics.wait(sleeper, 0, 0, 0.02);
-      }
+      // An interval below the pacing's first pause: a look every 0.02 ms throughout.
+      waitForSync(() => Deno.readTextFileSync(join(dir, "state")).trim() === want, {
+        timeoutMs: 5_000,
+        intervalMs: 0.02,
+        what: `the simulator to answer ${write} with ${want}`,
+      });
       times.push(performance.now() - began);
     }
   }
