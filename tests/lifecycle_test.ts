@@ -663,3 +663,45 @@ Deno.test("the proxy also takes signals: SIGUSR2 starts it, SIGTERM stops it, as
   await ok(f, ["delete", "fw1"]);
   await assertNothingLeft(f);
 });
+
+Deno.test("start fails with one line when the proxy ends during the boot, and when it does not answer in time", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }, { name: "dsp1" }] });
+  // A start timeout of 1 ms: start gives the proxy 2001 ms (its margin) before it says no answer came.
+  const config = join(f.dir, "fast-start.jsonc");
+  await Deno.writeTextFile(config, '{ "startTimeoutMs": 1 }\n');
+  const cli = (args: string[]) => f.cli(args, { globals: ["--config", config] });
+  for (const [id, processor] of [["gone", "dsp0"], ["silent", "dsp1"]]) {
+    const created = await cli(["create", "--bundle", await f.bundle({ name: id, processor }), id]);
+    assert.equal(created.code, 0, created.stderr);
+  }
+  const gone = (await state(f, "gone")).pid as number;
+  const silent = (await state(f, "silent")).pid as number;
+  // Stopped, neither proxy reads its request: one is then killed while start waits, the other stays silent.
+  Deno.kill(gone, "SIGSTOP");
+  Deno.kill(silent, "SIGSTOP");
+  try {
+    const starting = cli(["start", "gone"]);
+    await waitFor(() => listDir(join(f.root, "gone")).then((names) => names.includes("start-requested")), {
+      timeoutMs: 10_000,
+      what: "start's request",
+    });
+    Deno.kill(gone, "SIGKILL");
+    const r = await starting;
+    assert.equal(r.code, 1, r.stdout);
+    assert.equal(
+      r.stderr,
+      "cannot start container gone: its proxy exited during the boot (see the container log)\n",
+    );
+    const s = await cli(["start", "silent"]);
+    assert.equal(s.code, 1, s.stdout);
+    assert.equal(s.stderr, "cannot start container silent: no answer from its proxy within 2001 ms\n");
+  } finally {
+    Deno.kill(silent, "SIGCONT");
+  }
+  assert.equal(await f.sim.state("dsp0"), "offline");
+  for (const id of ["gone", "silent"]) {
+    const d = await f.cli(["delete", "--force", id]);
+    assert.equal(d.code, 0, d.stderr);
+  }
+  await assertNothingLeft(f);
+});

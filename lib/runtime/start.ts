@@ -2,14 +2,17 @@ import { RuntimeError } from "../errors.ts";
 import { isAlive, processStartTime } from "../process/proc.ts";
 import { markStartRequested, readBootReport } from "../store/container_store.ts";
 import { crashPoint } from "../util/crash_point.ts";
-import { Pacer } from "../util/wait.ts";
+import { waitForSync, WaitTimeout } from "../util/wait.ts";
+import type { BootReport } from "../store/record.ts";
 import { loadContainer, lockExisting } from "./container.ts";
 import type { RuntimeContext } from "./context.ts";
 
 /** Extra time `start` gives the proxy beyond the boot timeout before it gives up waiting. */
 const START_MARGIN_MS = 2_000;
-/** The longest pause between two looks of `start` for the proxy's boot report (paced: see Pacer). */
+/** The longest pause between two looks of `start` for the proxy's boot report (paced: see waitForSync). */
 const START_POLL_MS = 1;
+/** What `start`'s wait gives when the proxy has ended without a boot report. */
+const PROXY_GONE: unique symbol = Symbol("proxy gone");
 
 /**
  * Starts a created container: asks its proxy to boot the firmware and returns only once the processor
@@ -44,30 +47,28 @@ export function startContainer(ctx: RuntimeContext, id: string): void {
   markStartRequested(c.dir, self ? { pid: Deno.pid, startTime: self } : null, c.wakeFifo);
   crashPoint("start:after-request");
   const timeout = (c.record?.timings.startTimeoutMs ?? 10_000) + START_MARGIN_MS;
-  const deadline = performance.now() + timeout;
-  const pacer = new Pacer(START_POLL_MS);
-  while (true) {
-    const report = readBootReport(c.dir);
-    if (report) {
-      if (report.ok) return;
-      throw new RuntimeError("device", `cannot start container ${id}: ${report.message}`);
-    }
-    if (!isAlive(c.proxy)) {
+  let report: BootReport | typeof PROXY_GONE;
+  try {
+    report = waitForSync(() => {
+      const seen = readBootReport(c.dir);
+      if (seen || isAlive(c.proxy)) return seen;
       // The proxy may have reported and exited between the two reads: its report is the answer.
-      const last = readBootReport(c.dir);
-      if (last?.ok) return;
-      if (last) throw new RuntimeError("device", `cannot start container ${id}: ${last.message}`);
-      throw new RuntimeError(
-        "device",
-        `cannot start container ${id}: its proxy exited during the boot (see the container log)`,
-      );
-    }
-    if (performance.now() > deadline) {
+      return readBootReport(c.dir) ?? PROXY_GONE;
+    }, { timeoutMs: timeout, intervalMs: START_POLL_MS, what: "the boot report" });
+  } catch (err) {
+    if (err instanceof WaitTimeout) {
       throw new RuntimeError(
         "timeout",
         `cannot start container ${id}: no answer from its proxy within ${timeout} ms`,
       );
     }
-    pacer.sleep();
+    throw err;
   }
+  if (report === PROXY_GONE) {
+    throw new RuntimeError(
+      "device",
+      `cannot start container ${id}: its proxy exited during the boot (see the container log)`,
+    );
+  }
+  if (!report.ok) throw new RuntimeError("device", `cannot start container ${id}: ${report.message}`);
 }

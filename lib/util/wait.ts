@@ -94,12 +94,14 @@ export function sleepSync(ms: number): void {
   Atomics.wait(SLEEPER, 0, 0, ms);
 }
 
-/** The shortest pause of a {@link Pacer}. */
+/** The shortest pause of {@link waitForSync} (see {@link pacedPause}). */
 export const FIRST_PAUSE_MS = 0.1;
 
 /**
- * The pause a {@link Pacer} takes after `waitedMs` of waiting: an eighth of it, at least
- * {@link FIRST_PAUSE_MS}, at most `intervalMs`.
+ * The pause {@link waitForSync} takes after `waitedMs` of waiting: an eighth of it, at least
+ * {@link FIRST_PAUSE_MS}, at most `intervalMs`. What a command or the proxy waits for (the proxy's report,
+ * the kernel's answer) often comes within a millisecond or two, which a fixed 1 ms pause misses by half a
+ * millisecond on average; paced, it is seen at most an eighth of its wait late, for a few more looks.
  *
  * @example
  * ```ts
@@ -113,33 +115,9 @@ export function pacedPause(waitedMs: number, intervalMs: number): number {
 }
 
 /**
- * Paces a blocking poll loop ({@link pacedPause}): each pause is an eighth of the time waited so far, from
- * {@link FIRST_PAUSE_MS} up to the loop's interval. What a command or the proxy waits for (the proxy's
- * report, the kernel's answer) often comes within a millisecond or two, which a fixed 1 ms pause misses by
- * half a millisecond on average; paced, it is seen at most an eighth of its wait late, for a few more looks.
- *
- * @example
- * ```ts
- * const pacer = new Pacer(1);
- * while (!done()) pacer.sleep();
- * ```
- */
-export class Pacer {
-  readonly #since = performance.now();
-  readonly #intervalMs: number;
-  constructor(intervalMs: number) {
-    this.#intervalMs = intervalMs;
-  }
-  /** Blocks for the next pause, but never past `leftMs`. */
-  sleep(leftMs = Infinity): void {
-    sleepSync(Math.min(pacedPause(performance.now() - this.#since, this.#intervalMs), leftMs));
-  }
-}
-
-/**
  * The blocking form of {@link waitFor}, for commands (never the proxy, whose event loop must keep turning):
- * polls `condition`, paced by a {@link Pacer} up to every `intervalMs` (default 1), until it returns a value
- * other than `undefined`/`false`.
+ * polls `condition`, paced ({@link pacedPause}) up to every `intervalMs` (default 1), until it returns a
+ * value other than `undefined`/`false`.
  *
  * @example
  * ```ts
@@ -148,14 +126,15 @@ export class Pacer {
  * @throws {WaitTimeout} when the deadline passes first.
  */
 export function waitForSync<T>(condition: () => T | undefined | false, options: WaitOptions): T {
-  const deadline = performance.now() + options.timeoutMs;
-  const pacer = new Pacer(options.intervalMs ?? 1);
+  const began = performance.now();
+  const interval = options.intervalMs ?? 1;
   while (true) {
     const value = condition();
     if (value !== undefined && value !== false) return value;
-    const left = deadline - performance.now();
+    const waited = performance.now() - began;
+    const left = options.timeoutMs - waited;
     if (left <= 0) throw new WaitTimeout(options.what ?? "a condition", options.timeoutMs);
-    pacer.sleep(left);
+    sleepSync(Math.min(pacedPause(waited, interval), left));
   }
 }
 
