@@ -9,6 +9,8 @@ import {
   type Samples,
   toRows,
 } from "../lib/dev/bench.ts";
+import { TIMED_OUT, waitFor, within } from "../lib/util/wait.ts";
+import { tempDir } from "./helpers.ts";
 
 const BENCH = fileURLToPath(new URL("../lib/dev/bench.ts", import.meta.url));
 
@@ -153,4 +155,67 @@ Deno.test("mountFileSystem: the longest mount point containing the path, the lat
   assert.equal(mountFileSystem(mounts, "/mnt/my disk/x"), "ext4");
   assert.equal(mountFileSystem(mounts, "/mnt/my"), "ext4");
   assert.equal(mountFileSystem("", "/tmp"), "unknown");
+});
+
+Deno.test("bench --simulator: answers the writes to its processors' attributes, takes its commands on stdin, ends with stdin", async () => {
+  await using tmp = await tempDir("rproc-bench-sim-");
+  const host = join(tmp.path, "host");
+  const firmware = join(tmp.path, "firmware");
+  await Deno.mkdir(firmware);
+  await Deno.writeTextFile(join(firmware, "fw.elf"), "\x7fELF");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", BENCH, "--simulator", host, firmware, "dsp0", "dsp1"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  const nextLine = () =>
+    waitFor(async () => {
+      const newline = out.indexOf("\n");
+      if (newline >= 0) {
+        const line = out.slice(0, newline);
+        out = out.slice(newline + 1);
+        return line;
+      }
+      const { value } = await lines.read();
+      out += value ?? "";
+      return undefined;
+    }, { timeoutMs: 20_000, intervalMs: 1, what: "a line from the simulator" });
+  const writer = child.stdin.getWriter();
+  const send = (line: string) => writer.write(new TextEncoder().encode(`${line}\n`));
+  const dir = (n: number) => join(host, `sys/class/remoteproc/remoteproc${n}`);
+  const state = (n: number) => Deno.readTextFile(join(dir(n), "state")).then((s) => s.trim());
+  try {
+    assert.equal(await nextLine(), "ready");
+    // Written in place, as the runtime writes sysfs; only the processor written to answers.
+    await Deno.writeTextFile(join(dir(0), "firmware"), "fw.elf");
+    await Deno.writeTextFile(join(dir(0), "state"), "start");
+    await waitFor(async () => (await state(0)) === "running", { timeoutMs: 5000, what: "dsp0 running" });
+    assert.equal(await state(1), "offline");
+    // A file that is not an attribute wakes nothing that matters.
+    await Deno.writeTextFile(join(dir(1), "notes"), "start");
+    await send("offline-at dsp0");
+    assert.equal(await nextLine(), "none");
+    const before = Date.now();
+    await Deno.writeTextFile(join(dir(0), "state"), "stop");
+    await waitFor(async () => (await state(0)) === "offline", { timeoutMs: 5000, what: "dsp0 offline" });
+    await send("offline-at dsp0");
+    assert.ok(Number(await nextLine()) >= before - 1);
+    await Deno.writeTextFile(join(dir(1), "state"), "start");
+    await waitFor(async () => (await state(1)) === "offline", { timeoutMs: 5000, what: "dsp1's refusal" });
+    await send("crash dsp0");
+    assert.equal(await nextLine(), "ok");
+    assert.equal(await state(0), "crashed");
+    await writer.close();
+  } finally {
+    // Ends on its own once stdin is closed; killed by its pid if it has not.
+    const ended = await within(child.status, 10_000);
+    if (ended === TIMED_OUT) Deno.kill(child.pid, "SIGKILL");
+  }
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  await lines.cancel();
+  assert.equal(stderr, "");
+  assert.equal(status.code, 0);
 });

@@ -308,6 +308,40 @@ Deno.test("setState forces any state", async () => {
   await sim.waitForState("dsp0", "suspended");
 });
 
+Deno.test("without its loop: answer() handles the writes it is told of and the timers due", async () => {
+  await using tmp = await tempDir("rproc-sim-");
+  await using sim = await startSim(
+    tmp.path,
+    [{ name: "dsp0", bootDelayMs: 50 }, { name: "m4" }],
+    { loop: false },
+  );
+  await installFirmware(sim.firmwareDir(), "rproc-dsp0-fw");
+  await installFirmware(sim.firmwareDir(), "rproc-m4-fw");
+  await writeAttr(sim, "dsp0", "state", "start");
+  await writeAttr(sim, "m4", "state", "start");
+  // No loop: nothing reacts until answer() is called, and then only for the directories it is given.
+  assert.deepEqual(sim.writes("dsp0"), []);
+  assert.equal(sim.answer([]), 100, "no timer pending: the idle step");
+  assert.deepEqual(sim.writes("dsp0"), []);
+  const due = sim.answer([sim.processorDir("dsp0")]);
+  assert.deepEqual(sim.writes("dsp0"), ["state=start"]);
+  assert.deepEqual(sim.writes("m4"), [], "m4 was not named");
+  assert.equal(await sim.state("dsp0"), "start");
+  assert.ok(due > 0 && due <= 50, `the boot is due in ${due} ms`);
+  // The boot delay passes: an answer() naming nothing fires it, and no timer is left.
+  await waitFor(() => sim.answer([]) === 100, { timeoutMs: 2000, intervalMs: 5, what: "the boot to fire" });
+  assert.equal(await sim.state("dsp0"), "running");
+  assert.equal(await sim.state("m4"), "start");
+  sim.answer([sim.processorDir("m4")]);
+  assert.equal(await sim.state("m4"), "running");
+  // The other actions work the same without a loop.
+  await sim.crash("m4");
+  assert.equal(await sim.state("m4"), "crashed");
+  // A simulator with its own loop refuses: both would step the same processors.
+  await using looping = await startSim(join(tmp.path, "looping"), [{ name: "dsp0" }]);
+  assert.throws(() => looping.answer([]), /answer\(\) is for a simulator started with loop: false/);
+});
+
 Deno.test("cli: prints its line, reacts, ends on SIGTERM", async () => {
   await using tmp = await tempDir("rproc-sim-");
   await installFirmware(join(tmp.path, "lib/firmware"), "rproc-dsp0-fw");

@@ -16,7 +16,9 @@
  *
  * The simulator runs in its own process (this file re-executed with `--simulator`): its reaction loop
  * then never delays this process's timestamps, and its CPU use is never charged to what is measured here.
- * Its arguments are the host tree, the firmware directory and the processors' names. It takes commands on
+ * That process's thread waits in poll(2) on inotify and answers each write itself (see
+ * lib/dev/bench_simulator.ts), nearer to a kernel, which answers inside the write, than the simulator's own
+ * loop that tests use. Its arguments are the host tree, the firmware directory and the processors' names. It takes commands on
  * stdin: "crash NAME" (answers "ok" once the state file reads crashed) and "offline-at NAME" (answers when
  * NAME last went offline on a stop, see SimProcess.offlineAt).
  * @module
@@ -28,6 +30,7 @@ import { DEFAULT_TIMINGS } from "../config/settings.ts";
 import { Simulator } from "../simulator/simulator.ts";
 import { delay, sleepSync, TIMED_OUT, waitFor, waitForSync, within } from "../util/wait.ts";
 import { buildBundledForm, BUNDLE_MAIN } from "./bundle.ts";
+import { serveBlocking } from "./bench_simulator.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const ROOT = dirname(MAIN);
@@ -746,6 +749,7 @@ async function serveSimulator(args: string[]): Promise<number> {
     dir,
     customFirmwarePath: firmwareDir,
     pollMs: 1,
+    loop: false,
     processors: names.map((name) => ({ name, recovery: false })),
     // Told just before the new state is written, within microseconds of it.
     log: (line) => {
@@ -756,7 +760,7 @@ async function serveSimulator(args: string[]): Promise<number> {
   const encoder = new TextEncoder();
   const say = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
   say("ready");
-  for await (const line of readLines(Deno.stdin.readable)) {
+  await serveBlocking(sim, names.map((name) => sim.processorDir(name)), async (line) => {
     const [command, name] = line.split(" ");
     if (command === "crash") {
       await sim.crash(name);
@@ -766,7 +770,7 @@ async function serveSimulator(args: string[]): Promise<number> {
     } else {
       throw new Error(`unknown simulator command ${line}`);
     }
-  }
+  });
   await sim.close();
   return 0;
 }

@@ -80,6 +80,11 @@ export interface SimulatorOptions {
   pollMs?: number;
   /** Receives one line per reaction, e.g. "dsp0: start -> running". */
   log?: (line: string) => void;
+  /**
+   * Whether the simulator runs its own reaction loop (default true). Without it, its owner watches the files
+   * and calls {@link Simulator.answer} (the benchmark's simulator, blocked in poll(2): lib/dev/bench_simulator.ts).
+   */
+  loop?: boolean;
 }
 
 /**
@@ -248,6 +253,8 @@ export class Simulator implements AsyncDisposable {
   #lock: Promise<unknown> = Promise.resolve();
   #closed = false;
   #loop: Promise<void> = Promise.resolve();
+  /** Whether the simulator runs its own reaction loop ({@link SimulatorOptions.loop}). */
+  #looping = false;
   /** Ends the loop's current wait early (set while it waits). */
   #wake: (() => void) | undefined;
   /** Processors whose files were written since the loop last stepped them, as the watch saw. */
@@ -301,7 +308,8 @@ export class Simulator implements AsyncDisposable {
       sim.#processors.set(spec.name, p);
       await sim.#sync(p);
     }
-    sim.#loop = sim.#run();
+    sim.#looping = options.loop ?? true;
+    if (sim.#looping) sim.#loop = sim.#run();
     return sim;
   }
 
@@ -484,6 +492,27 @@ export class Simulator implements AsyncDisposable {
    */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * For an owner that runs no loop ({@link SimulatorOptions.loop} false): handles now the writes to the
+   * processors whose directories are `dirs`, and every timer that is due, as one step of the loop would.
+   * Returns how many milliseconds until the next timer is due (at most {@link IDLE_STEP_MS}).
+   *
+   * @example
+   * ```ts
+   * const nextInMs = sim.answer([sim.processorDir("dsp0")]);
+   * ```
+   * @throws {Error} when the simulator runs its own loop, which would step the same processors.
+   */
+  answer(dirs: Iterable<string>): number {
+    if (this.#looping) throw new Error("answer() is for a simulator started with loop: false");
+    const written = new Set(dirs);
+    const now = performance.now();
+    for (const p of this.#processors.values()) {
+      if (written.has(p.dir) || (p.pending !== undefined && p.pending.at <= now)) this.#step(p);
+    }
+    return this.#untilDue();
   }
 
   #get(name: string): Processor {
