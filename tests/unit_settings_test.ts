@@ -9,6 +9,7 @@ import {
   type SettingEnv,
 } from "../lib/config/settings.ts";
 import { RuntimeError } from "../lib/errors.ts";
+import { buildContext } from "../lib/cli/main.ts";
 
 const ROOT_ENV: SettingEnv = { uid: 0, xdgRuntimeDir: undefined, cwd: "/work" };
 const USER_ENV: SettingEnv = { uid: 1000, xdgRuntimeDir: "/run/user/1000", cwd: "/home/u" };
@@ -244,4 +245,31 @@ Deno.test("parseConfigText: timings must be whole milliseconds from 1 to 3600000
       assert.deepEqual(await parseConfigText(`{ "${key}": ${good} }`, "c.jsonc"), { [key]: good });
     }
   }
+});
+
+Deno.test("buildContext: a rootOnly command given --root and no --config reads no configuration file", async () => {
+  const globals = { logFormat: "text" as const, help: false, version: false };
+  const ctx = await buildContext({ ...globals, root: "state" }, undefined, true);
+  assert.equal(ctx.root, join(Deno.cwd(), "state"));
+  // No settings were resolved: what only the configuration file or its defaults give is not there.
+  assert.throws(() => ctx.hostRoot, (err) => err instanceof RuntimeError && err.code === "internal");
+  assert.throws(() => ctx.timings, (err) => err instanceof RuntimeError && err.code === "internal");
+  for (const root of ["/", "/tmp/.."]) {
+    await assert.rejects(
+      buildContext({ ...globals, root }, undefined, true),
+      (err) => err instanceof RuntimeError && err.code === "usage" && /cannot be \//.test(err.message),
+    );
+  }
+  // An explicit --config is read all the same (its errors show), and so is the file for any other command.
+  await using t = await tempDir();
+  const bad = await t.write("bad.jsonc", "{\n  oops\n}");
+  for (const rootOnly of [true, false]) {
+    const err = await rejection(buildContext({ ...globals, root: "/r", config: bad }, undefined, rootOnly));
+    assert.equal(err.code, "invalid-config");
+  }
+  const good = await t.write("good.jsonc", `{ "hostRoot": "/sim", "startTimeoutMs": 77 }`);
+  const full = await buildContext({ ...globals, root: "/r", config: good }, undefined, true);
+  assert.deepEqual([full.root, full.hostRoot, full.timings.startTimeoutMs], ["/r", "/sim", 77]);
+  const other = await buildContext({ ...globals, root: "/r", hostRoot: "/h" }, undefined, false);
+  assert.deepEqual([other.hostRoot, other.timings], ["/h", DEFAULT_TIMINGS]);
 });

@@ -45,6 +45,12 @@ export interface Command {
   arity: [number, number];
   /** False for commands that need no settings (features, spec, proxy). */
   needsContext?: boolean;
+  /**
+   * True for commands whose only setting is the state root (what they need else is in the container's
+   * record): given `--root` and no `--config`, they read no configuration file (see buildContext in
+   * lib/cli/main.ts).
+   */
+  rootOnly?: boolean;
   /** True for commands that take any arguments unparsed (the refused runc commands: exec, pause...). */
   rawArgs?: boolean;
   run(args: ParsedArgs, ctx: RuntimeContext, io: CommandIo): Promise<void> | void;

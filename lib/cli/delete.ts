@@ -10,6 +10,7 @@ export const deleteCommand: Command = {
   synopsis: "[--force] ID",
   example: "remoteproc-runtime delete --force blink",
   arity: [1, 1],
+  rootOnly: true,
   flags: {
     force: { type: "boolean", short: "f", help: "stop a running container first; succeed for an unknown id" },
   },

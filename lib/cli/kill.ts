@@ -10,6 +10,7 @@ export const killCommand: Command = {
   synopsis: "[--all] ID [SIGNAL]",
   example: "remoteproc-runtime kill blink KILL",
   arity: [1, 2],
+  rootOnly: true,
   flags: {
     all: {
       type: "boolean",

@@ -28,6 +28,7 @@ export const listCommand: Command = {
   synopsis: "[--format table|json] [--quiet]",
   example: "remoteproc-runtime list --format json",
   arity: [0, 0],
+  rootOnly: true,
   flags: {
     format: FORMAT_FLAG,
     quiet: { type: "boolean", short: "q", help: "print only the container ids" },

@@ -1,5 +1,6 @@
 import denoJson from "../../deno.json" with { type: "json" };
-import { resolveSettings } from "../config/settings.ts";
+import { resolveSettings, type Settings, stateRootFromFlag } from "../config/settings.ts";
+import type { Timings } from "../store/record.ts";
 import { RuntimeError } from "../errors.ts";
 import { currentSelfExecInfo, selfCommand } from "../process/self_exec.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
@@ -161,7 +162,9 @@ export async function runCli(
       return 0;
     }
     const args = parseCommandArgs(command, rest);
-    const ctx = command.needsContext === false ? ({} as RuntimeContext) : await buildContext(globals, proxy);
+    const ctx = command.needsContext === false
+      ? ({} as RuntimeContext)
+      : await buildContext(globals, proxy, command.rootOnly ?? false);
     await command.run(args, ctx, { out: io.stdout });
     return 0;
   } catch (err) {
@@ -181,18 +184,53 @@ async function loadCommand(name: string, get: Get): Promise<Command> {
   );
 }
 
-async function buildContext(globals: GlobalFlags, proxy: SpawnedChild | undefined): Promise<RuntimeContext> {
-  const settings = await resolveSettings(
-    { root: globals.root, hostRoot: globals.hostRoot, config: globals.config },
-    { uid: Deno.uid(), xdgRuntimeDir: Deno.env.get("XDG_RUNTIME_DIR"), cwd: Deno.cwd() },
-  );
+/**
+ * The context of a command. A `rootOnly` command given `--root` and no `--config` (as containerd runs every
+ * command; podman passes no `--root`, so there the file is read as before) reads no configuration file:
+ * looking for the default one lists /etc, 0.3-0.7 ms of a fresh process (an explicit `--config` is always
+ * read, so its errors always show). Its host root and timings, which no such command uses, then throw if
+ * read.
+ *
+ * @example
+ * ```ts
+ * const ctx = await buildContext({ root: "/run/r", logFormat: "text", help: false, version: false }, undefined, true);
+ * ```
+ * @throws {RuntimeError} from the settings: a configuration file that is malformed, or / as the state root.
+ */
+export async function buildContext(
+  globals: GlobalFlags,
+  proxy: SpawnedChild | undefined,
+  rootOnly: boolean,
+): Promise<RuntimeContext> {
+  const cwd = Deno.cwd();
+  const settings: Settings = rootOnly && globals.root !== undefined && globals.config === undefined
+    ? {
+      root: stateRootFromFlag(globals.root, cwd),
+      get hostRoot(): string {
+        throw new RuntimeError("internal", "a rootOnly command has no host root");
+      },
+      get timings(): Timings {
+        throw new RuntimeError("internal", "a rootOnly command has no timings");
+      },
+    }
+    : await resolveSettings(
+      { root: globals.root, hostRoot: globals.hostRoot, config: globals.config },
+      { uid: Deno.uid(), xdgRuntimeDir: Deno.env.get("XDG_RUNTIME_DIR"), cwd },
+    );
   return {
-    ...settings,
+    root: settings.root,
+    // Read through, not copied: a rootOnly command's throw only if read.
+    get hostRoot() {
+      return settings.hostRoot;
+    },
+    get timings() {
+      return settings.timings;
+    },
     // Only a create without a proxy yet needs it, and working it out parses a URL: not done for the others.
     get self() {
       return selfCommand(currentSelfExecInfo());
     },
-    cwd: Deno.cwd(),
+    cwd,
     proxy,
   };
 }

@@ -11,6 +11,7 @@ export const psCommand: Command = {
   synopsis: "[--format table|json] ID",
   example: "remoteproc-runtime ps --format json blink",
   arity: [1, 1],
+  rootOnly: true,
   flags: { format: FORMAT_FLAG },
   run(args, ctx, io) {
     const format = outputFormat(args.flags.format, "ps");

@@ -8,6 +8,7 @@ export const startCommand: Command = {
   synopsis: "ID",
   example: "remoteproc-runtime start blink",
   arity: [1, 1],
+  rootOnly: true,
   flags: {},
   run(args, ctx) {
     startContainer(ctx, args.positionals[0]);

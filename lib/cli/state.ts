@@ -8,6 +8,7 @@ export const stateCommand: Command = {
   synopsis: "ID",
   example: "remoteproc-runtime state blink",
   arity: [1, 1],
+  rootOnly: true,
   flags: {},
   run(args, ctx, io) {
     io.out(JSON.stringify(containerState(ctx, args.positionals[0]), null, 2));

@@ -68,19 +68,39 @@ export function defaultStateRoot(env: SettingEnv): string {
  */
 export async function resolveSettings(flags: SettingFlags, env: SettingEnv): Promise<Settings> {
   const file = await loadConfigFile(flags.config ?? DEFAULT_CONFIG_PATH, flags.config !== undefined);
-  const pick = (flag: string | undefined, key: "root" | "hostRoot", fallback: string) => {
-    const value = flag ?? (file[key] as string | undefined) ?? fallback;
-    return isAbsolute(value) ? value : resolve(env.cwd, value);
-  };
-  const root = pick(flags.root, "root", defaultStateRoot(env));
-  if (resolve(root) === "/") {
-    throw new RuntimeError("usage", "the state directory cannot be / ; choose another with --root");
-  }
+  const pick = (flag: string | undefined, key: "root" | "hostRoot", fallback: string) =>
+    absoluteIn(env.cwd, flag ?? (file[key] as string | undefined) ?? fallback);
+  const root = checkedStateRoot(pick(flags.root, "root", defaultStateRoot(env)));
   const timings = { ...DEFAULT_TIMINGS };
   for (const key of TIMING_KEYS) {
     if (file[key] !== undefined) timings[key] = file[key] as number;
   }
   return { root, hostRoot: pick(flags.hostRoot, "hostRoot", "/"), timings };
+}
+
+/**
+ * The state root given on the command line as `--root`, for the commands that need no other setting (see
+ * `rootOnly` in lib/cli/command.ts): no configuration file is read, since a flag wins over it.
+ *
+ * @example
+ * ```ts
+ * stateRootFromFlag("state", "/home/me"); // "/home/me/state"
+ * ```
+ * @throws {RuntimeError} "usage" for the root directory /.
+ */
+export function stateRootFromFlag(root: string, cwd: string): string {
+  return checkedStateRoot(absoluteIn(cwd, root));
+}
+
+function absoluteIn(cwd: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+function checkedStateRoot(root: string): string {
+  if (resolve(root) === "/") {
+    throw new RuntimeError("usage", "the state directory cannot be / ; choose another with --root");
+  }
+  return root;
 }
 
 async function loadConfigFile(path: string, required: boolean): Promise<Record<string, unknown>> {
