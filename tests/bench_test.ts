@@ -194,7 +194,7 @@ Deno.test("bench --simulator: answers the writes to its processors' attributes, 
     await Deno.writeTextFile(join(dir(0), "state"), "start");
     await waitFor(async () => (await state(0)) === "running", { timeoutMs: 5000, what: "dsp0 running" });
     assert.equal(await state(1), "offline");
-    // A file that is not an attribute wakes nothing that matters.
+    // A file that is not an attribute is not answered; the simulator serves on (below).
     await Deno.writeTextFile(join(dir(1), "notes"), "start");
     await send("offline-at dsp0");
     assert.equal(await nextLine(), "none");

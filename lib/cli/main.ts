@@ -193,7 +193,8 @@ async function loadCommand(name: string, get: Get): Promise<Command> {
  *
  * @example
  * ```ts
- * const ctx = await buildContext({ root: "/run/r", logFormat: "text", help: false, version: false }, undefined, true);
+ * const globals = { root: "/run/r", logFormat: "text" as const, help: false, version: false };
+ * const ctx = await buildContext(globals, undefined, true);
  * ```
  * @throws {RuntimeError} from the settings: a configuration file that is malformed, or / as the state root.
  */

@@ -18,8 +18,8 @@
  * then never delays this process's timestamps, and its CPU use is never charged to what is measured here.
  * That process's thread waits in poll(2) on inotify and answers each write itself (see
  * lib/dev/bench_simulator.ts), nearer to a kernel, which answers inside the write, than the simulator's own
- * loop that tests use. Its arguments are the host tree, the firmware directory and the processors' names. It takes commands on
- * stdin: "crash NAME" (answers "ok" once the state file reads crashed) and "offline-at NAME" (answers when
+ * loop that tests use. Its arguments are the host tree, the firmware directory and the processors' names.
+ * It takes commands on stdin: "crash NAME" (answers "ok" once the state file reads crashed) and "offline-at NAME" (answers when
  * NAME last went offline on a stop, see SimProcess.offlineAt).
  * @module
  */

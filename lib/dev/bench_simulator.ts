@@ -5,14 +5,14 @@
  *
  * The simulator's own loop (lib/simulator/simulator.ts) learns of a write through `Deno.watchFs`: an inotify
  * thread of Deno's, a channel, then the event loop. The benchmark's row "simulator: state written ->
- * answered" read 0.38-0.69 ms that way (medians, six runs of an earlier session; 0.26-0.45 in three runs of
+ * answered" read 0.38-0.69 ms that way (medians, six runs of an earlier session; 0.26-0.45 in four runs of
  * this one), time which every `start` and `kill` of the benchmark held and a board's would not; 0.23-0.24
- * ms this way (eleven runs). A worker thread blocked in poll(2) that handed each write to the main thread
+ * ms this way (fifteen runs). A worker thread blocked in poll(2) that handed each write to the main thread
  * was no faster (README): the thread that wakes must be the one that answers. Tests and the demo keep the
  * simulator's own loop: it needs no FFI, and its answers' time does not matter there.
  * @module
  */
-import type { Simulator } from "../simulator/simulator.ts";
+import { ATTRIBUTES, type Simulator } from "../simulator/simulator.ts";
 
 const SYMBOLS = {
   inotify_init1: { parameters: ["i32"], result: "i32" },
@@ -34,8 +34,8 @@ const STDIN = 0;
 /** struct inotify_event: wd, mask, cookie, len, then len bytes of name. */
 const EVENT_HEADER = 16;
 
-/** The attribute files a writer's close wakes the simulator for (as isAttributeWrite in the simulator). */
-const ATTRIBUTES = new Set(["state", "firmware", "recovery"]);
+/** The files whose writes the simulator answers. */
+const ATTRIBUTE_FILES = new Set<string>(ATTRIBUTES);
 
 /**
  * Answers the writes to the files of `sim`'s processors in `dirs` until stdin ends, handing each line of
@@ -88,9 +88,12 @@ export async function serveBlocking(
           const name = decoder.decode(buffer.subarray(at + EVENT_HEADER, at + EVENT_HEADER + length))
             .replace(/\0+$/, "");
           const dir = byWatch.get(view.getInt32(at, true));
-          // Events were lost: every processor may have been written to.
-          if (mask & IN_Q_OVERFLOW) { for (const each of dirs) written.add(each); }
-          else if (dir !== undefined && ATTRIBUTES.has(name)) written.add(dir);
+          if (mask & IN_Q_OVERFLOW) {
+            // Events were lost: every processor may have been written to.
+            for (const each of dirs) written.add(each);
+          } else if (dir !== undefined && ATTRIBUTE_FILES.has(name)) {
+            written.add(dir);
+          }
           at += EVENT_HEADER + length;
         }
       }

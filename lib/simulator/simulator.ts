@@ -82,7 +82,8 @@ export interface SimulatorOptions {
   log?: (line: string) => void;
   /**
    * Whether the simulator runs its own reaction loop (default true). Without it, its owner watches the files
-   * and calls {@link Simulator.answer} (the benchmark's simulator, blocked in poll(2): lib/dev/bench_simulator.ts).
+   * and calls {@link Simulator.answer} (the benchmark's simulator, blocked in poll(2):
+   * lib/dev/bench_simulator.ts).
    */
   loop?: boolean;
 }
@@ -144,8 +145,16 @@ export interface Reaction {
   error?: "EINVAL" | "EBUSY" | "ENOENT" | "ENODEV" | "EACCES";
 }
 
-// Writes seen in one poll are handled in this order: the runtime sets firmware before it writes state.
-const ATTRIBUTES: readonly Attribute[] = ["firmware", "recovery", "state"];
+/**
+ * The attribute files the simulator answers writes to, in the order writes seen in one poll are handled: the
+ * runtime sets firmware before it writes state.
+ *
+ * @example
+ * ```ts
+ * if ((ATTRIBUTES as readonly string[]).includes("state")) console.log("watched");
+ * ```
+ */
+export const ATTRIBUTES: readonly Attribute[] = ["firmware", "recovery", "state"];
 
 /**
  * The kernel (>= 5.19) reaction to `content` written to `attr`, as a pure function.
