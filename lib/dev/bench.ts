@@ -19,8 +19,8 @@
  * That process's thread waits in poll(2) on inotify and answers each write itself (see
  * lib/dev/bench_simulator.ts), nearer to a kernel, which answers inside the write, than the simulator's own
  * loop that tests use. Its arguments are the host tree, the firmware directory and the processors' names.
- * It takes commands on stdin: "crash NAME" (answers "ok" once the state file reads crashed) and "offline-at NAME" (answers when
- * NAME last went offline on a stop, see SimProcess.offlineAt).
+ * It takes commands on stdin: "crash NAME" (answers "ok" once the state file reads crashed) and
+ * "offline-at NAME" (answers when NAME last went offline on a stop, see SimProcess.offlineAt).
  * @module
  */
 import { parseArgs } from "node:util";

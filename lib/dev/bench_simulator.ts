@@ -12,6 +12,7 @@
  * simulator's own loop: it needs no FFI, and its answers' time does not matter there.
  * @module
  */
+import { cString, O_CLOEXEC, O_NONBLOCK, POLLIN } from "../process/libc.ts";
 import { ATTRIBUTES, type Simulator } from "../simulator/simulator.ts";
 
 const SYMBOLS = {
@@ -23,13 +24,12 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
 } as const;
 
-/** Linux values, the same on x86_64 and aarch64. */
-const IN_NONBLOCK = 0o4000;
-const IN_CLOEXEC = 0o2000000;
-/** A writer closed the file: its write is whole (a truncation alone, the first half of a write, is not). */
+/**
+ * inotify's event for a writer that closed the file (Linux values, the same on x86_64 and aarch64): its write
+ * is whole (a truncation alone, the first half of a write, is not).
+ */
 const IN_CLOSE_WRITE = 0x8;
 const IN_Q_OVERFLOW = 0x4000;
-const POLLIN = 0x1;
 const STDIN = 0;
 /** struct inotify_event: wd, mask, cookie, len, then len bytes of name. */
 const EVENT_HEADER = 16;
@@ -54,12 +54,12 @@ export async function serveBlocking(
 ): Promise<void> {
   const c = Deno.dlopen("libc.so.6", SYMBOLS);
   const libc = c.symbols;
-  const fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  const fd = libc.inotify_init1(O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw new Error("simulator: inotify_init1 failed");
   try {
     const byWatch = new Map<number, string>();
     for (const dir of dirs) {
-      const wd = libc.inotify_add_watch(fd, new TextEncoder().encode(`${dir}\0`), IN_CLOSE_WRITE);
+      const wd = libc.inotify_add_watch(fd, cString(dir), IN_CLOSE_WRITE);
       if (wd < 0) throw new Error(`simulator: cannot watch ${dir}`);
       byWatch.set(wd, dir);
     }

@@ -15,7 +15,7 @@
  * @module
  */
 import type { DescriptorIo } from "../remoteproc/sysfs.ts";
-import { cString } from "./libc.ts";
+import { cString, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR, POLLIN } from "./libc.ts";
 
 /**
  * Declared with plain results, unlike lib/process/spawn.ts's calls (see INT in lib/process/libc.ts): opening
@@ -28,10 +28,10 @@ import { cString } from "./libc.ts";
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
-  // ssize_t results read as their low half, as int() in lib/process/libc.ts reads spawn.ts's (these reads return
-  // at most 4096 bytes or -1), but declared i32: an i32 result comes back as a number, a 64-bit one as a new
-  // BigInt at every call. With that and the length and offset BigInts made once (below), four proxies used 6%
-  // less idle CPU than four beside them (16 one-minute windows, lower in 15; README).
+  // ssize_t results read as their low half, as int() in lib/process/libc.ts reads spawn.ts's (these reads
+  // return at most 4096 bytes or -1), but declared i32: an i32 result comes back as a number, a 64-bit one
+  // as a new BigInt at every call. With that and the length and offset BigInts made once (below), four
+  // proxies used 6% less idle CPU than four beside them (16 one-minute windows, lower in 15; README).
   read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "i32" },
@@ -54,13 +54,6 @@ function libc(): Libc | undefined {
   }
   return opened ?? undefined;
 }
-
-/** Linux values, the same on x86_64 and aarch64. */
-const O_RDONLY = 0o0;
-const O_RDWR = 0o2;
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
-const POLLIN = 0x1;
 
 /** What {@link FifoWaiter.wait} returns when a signal ended the wait. */
 export const INTERRUPTED: unique symbol = Symbol("interrupted");

@@ -28,6 +28,16 @@ export function int(result: Uint8Array): number {
   return new DataView(result.buffer, result.byteOffset, 4).getInt32(0, true);
 }
 
+/**
+ * Flags of open(2) (pipe2(2) and inotify_init1(2) take the same values) and poll(2)'s readable event: Linux
+ * values, the same on x86_64 and aarch64.
+ */
+export const O_RDONLY = 0o0;
+export const O_RDWR = 0o2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+export const POLLIN = 0x1;
+
 const ENCODER = new TextEncoder();
 
 /**

@@ -13,7 +13,7 @@
  * makes the container's wake-up FIFO ({@link SpawnedChild.makeFifo}): Deno has no call for it.
  * @module
  */
-import { cString, INT, int, SSIZE } from "./libc.ts";
+import { cString, INT, int, O_CLOEXEC, SSIZE } from "./libc.ts";
 import { processStartTime } from "./proc.ts";
 import type { SelfCommand } from "./self_exec.ts";
 
@@ -103,7 +103,6 @@ const LIBC_SYMBOLS = {
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 
 /** Linux values, the same on x86_64 and aarch64. */
-const O_CLOEXEC = 0o2000000;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;

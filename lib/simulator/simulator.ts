@@ -519,7 +519,7 @@ export class Simulator implements AsyncDisposable {
     const written = new Set(dirs);
     const now = performance.now();
     for (const p of this.#processors.values()) {
-      if (written.has(p.dir) || (p.pending !== undefined && p.pending.at <= now)) this.#step(p);
+      if (written.has(p.dir) || due(p, now)) this.#step(p);
     }
     return this.#untilDue();
   }
@@ -578,9 +578,7 @@ export class Simulator implements AsyncDisposable {
         }
         // After a write, the processors written to and those whose timer is due; else all of them.
         const now = performance.now();
-        next = this.#written.size === 0
-          ? all
-          : all.filter((p) => this.#written.has(p) || (p.pending !== undefined && p.pending.at <= now));
+        next = this.#written.size === 0 ? all : all.filter((p) => this.#written.has(p) || due(p, now));
       }
     } catch (error) {
       this.#error = error;
@@ -604,9 +602,9 @@ export class Simulator implements AsyncDisposable {
 
   /**
    * Calls `written(dir)` whenever an attribute file in one of the processor directories `dirs` is written
-   * (inotify), so a write is handled at once, as the kernel would, instead of at the next poll. The loop then
-   * reads only that processor's files, and a write seen while the loop steps is not lost: the loop steps again
-   * instead of waiting (a writer truncates a file, then writes it). Without a watch (inotify limits) the
+   * (inotify), so a write is handled at once, as the kernel would, instead of at the next poll. The loop
+   * then reads only that processor's files, and a write seen while the loop steps is not lost: the loop steps
+   * again instead of waiting (a writer truncates a file, then writes it). Without a watch (inotify limits) the
    * loop only polls. Its own updates (a temp file renamed over an attribute) raise five or six events each,
    * which do not wake it: it would read every file again for each one, taking CPU from the processes it
    * answers.
@@ -663,7 +661,7 @@ export class Simulator implements AsyncDisposable {
         this.#log(`${p.spec.name}: ${label} -> ${result}${r.error ? ` (${r.error})` : ""}`);
       }
     }
-    if (p.pending !== undefined && p.pending.at <= performance.now()) this.#fire(p, p.pending);
+    if (p.pending !== undefined && due(p)) this.#fire(p, p.pending);
     change?.(p);
     this.#sync(p);
   }
@@ -720,6 +718,11 @@ export class Simulator implements AsyncDisposable {
     }
     return false;
   }
+}
+
+/** Whether processor `p` has a timer (boot delay, crash, recovery) due at `now`. */
+function due(p: Processor, now = performance.now()): boolean {
+  return p.pending !== undefined && p.pending.at <= now;
 }
 
 /**

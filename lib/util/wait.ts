@@ -115,7 +115,8 @@ export function pacedPause(waitedMs: number, intervalMs: number): number {
 }
 
 /**
- * The blocking form of {@link waitFor}, for commands (never the proxy, whose event loop must keep turning):
+ * The blocking form of {@link waitFor}, for commands, and for the proxy's sysfs waits while it boots or stops
+ * the processor, when nothing else may run (never the proxy's idle waits, whose event loop must turn):
  * polls `condition`, paced ({@link pacedPause}) up to every `intervalMs` (default 1), until it returns a
  * value other than `undefined`/`false`.
  *
