@@ -4,6 +4,8 @@ import { blockedInPoll } from "../lib/dev/bench.ts";
 import { EXIT } from "../lib/proxy/machine.ts";
 import { FIRMWARE_LEDGER, STORED_NAME_PATTERN } from "../lib/store/firmware_store.ts";
 import { waitFor } from "../lib/util/wait.ts";
+import { markStopRequested } from "../lib/store/container_store.ts";
+import type { KernelState } from "../lib/remoteproc/kernel_state.ts";
 import {
   assertNothingLeft,
   cliArgv,
@@ -183,14 +185,15 @@ Deno.test("the same id twice is refused and the first container is unharmed", as
 });
 
 for (const spelling of ["15", "TERM", "term", "sigterm", "SIGTERM", "2", "INT", "SIGINT", "sigint"]) {
-  Deno.test(`kill with ${spelling} stops the processor gracefully through the proxy`, async () => {
+  Deno.test(`kill with ${spelling} stops the processor gracefully; the proxy then ends with 0`, async () => {
     await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
     await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
     await ok(f, ["start", "fw1"]);
     await ok(f, ["kill", "fw1", spelling]);
     assert.equal(await f.sim.state("dsp0"), "offline");
-    assert.equal(await proxyExitCode(f, "fw1"), EXIT.stoppedOnRequest);
+    // Stopped from the moment kill returns, whether or not the proxy has reported yet.
     assert.equal((await state(f, "fw1")).status, "stopped");
+    assert.equal(await proxyExitCode(f, "fw1"), EXIT.stoppedOnRequest);
     await ok(f, ["delete", "fw1"]);
     await assertNothingLeft(f);
   });
@@ -288,6 +291,37 @@ Deno.test("the processor stopping by itself ends the container with its own exit
   await f.sim.haltBySelf("dsp0");
   assert.equal(await proxyExitCode(f, "fw1"), EXIT.stoppedBySelf);
   assert.equal((await state(f, "fw1")).status, "stopped");
+  await ok(f, ["delete", "fw1"]);
+  await assertNothingLeft(f);
+});
+
+Deno.test("a processor gone idle with kill's request on record ends the proxy with 0, not as a stop by itself", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["start", "fw1"]);
+  // What the proxy's poll can see between kill's stop and its byte (kill writes its request first).
+  markStopRequested(join(f.root, "fw1"), "SIGTERM");
+  await f.sim.haltBySelf("dsp0");
+  assert.equal(await proxyExitCode(f, "fw1"), EXIT.stoppedOnRequest);
+  await ok(f, ["delete", "fw1"]);
+  await assertNothingLeft(f);
+});
+
+Deno.test("kill stops a running processor without the proxy's help; the proxy, let go, ends with 0", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["start", "fw1"]);
+  const pid = (await state(f, "fw1")).pid as number;
+  Deno.kill(pid, "SIGSTOP");
+  try {
+    await ok(f, ["kill", "fw1"]);
+    assert.equal(await f.sim.state("dsp0"), "offline");
+    assert.equal((await state(f, "fw1")).status, "stopped");
+  } finally {
+    Deno.kill(pid, "SIGCONT");
+  }
+  // Its stop request (kill's byte) was waiting for it.
+  assert.equal(await proxyExitCode(f, "fw1"), EXIT.stoppedOnRequest);
   await ok(f, ["delete", "fw1"]);
   await assertNothingLeft(f);
 });
@@ -581,6 +615,25 @@ async function polledEvery(f: Fixture, ms: number): Promise<(args: string[]) => 
     assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
   };
 }
+
+Deno.test("a running proxy takes a fake tree's unanswered word (kill's stop, mid-answer) for no change", async () => {
+  await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
+  const run = await polledEvery(f, 5);
+  await run(["create", "--bundle", await f.bundle(), "fw1"]);
+  await run(["start", "fw1"]);
+  const pid = (await state(f, "fw1")).pid as number;
+  // Each poll reads the state file: its read system calls count the polls.
+  const reads = async () => Number(/^syscr: (\d+)$/m.exec(await Deno.readTextFile(`/proc/${pid}/io`))![1]);
+  await f.sim.setState("dsp0", "stop" as KernelState);
+  const before = await reads();
+  await waitFor(async () => await reads() >= before + 6, { timeoutMs: 10_000, what: "the proxy's polls" });
+  assert.ok(await pidRunning(pid), "the proxy ended on the word");
+  await f.sim.setState("dsp0", "running");
+  await run(["kill", "fw1"]);
+  assert.equal(await proxyExitCode(f, "fw1"), EXIT.stoppedOnRequest);
+  await run(["delete", "fw1"]);
+  await assertNothingLeft(f);
+});
 
 for (const wake of ["kill's byte", "a SIGTERM", "a crash seen on a wake-up"] as const) {
   Deno.test(`a running proxy waits in poll(2) on its FIFO, and ${wake} ends the wait at once`, async () => {

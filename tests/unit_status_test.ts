@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { isKernelState, KERNEL_STATES, processorCondition } from "../lib/remoteproc/kernel_state.ts";
 import { deriveStatus, type StatusFacts } from "../lib/runtime/status.ts";
+import { join } from "node:path";
+import { DEFAULT_TIMINGS } from "../lib/config/settings.ts";
+import { processStartTime } from "../lib/process/proc.ts";
+import { loadContainer } from "../lib/runtime/container.ts";
+import type { RuntimeContext } from "../lib/runtime/context.ts";
+import { tempDir } from "./helpers.ts";
 
 /** A container whose proxy is alive and whose start was requested, on a running processor. */
 function facts(change: Partial<StatusFacts> = {}): StatusFacts {
@@ -140,4 +146,59 @@ Deno.test("deriveStatus: a proxy that reported its exit is stopped while its pro
   assert.equal(deriveStatus(facts({ exitReported: true })), "stopped");
   assert.equal(deriveStatus(facts({ exitReported: true, startRequested: false })), "stopped");
   assert.equal(deriveStatus(facts({ exitReported: true, processorState: "offline" })), "stopped");
+});
+
+Deno.test("deriveStatus: a processor idle after the proxy reported its boot is stopped (kill stopped it)", () => {
+  for (const processorState of ["offline", "detached"]) {
+    assert.equal(deriveStatus(facts({ booted: true, processorState })), "stopped", processorState);
+    // Not yet booted: the proxy is booting it.
+    assert.equal(deriveStatus(facts({ booted: false, processorState })), "running", processorState);
+  }
+  assert.equal(deriveStatus(facts({ booted: true })), "running", "still running");
+  // A fake tree's word, not yet answered, is no stop.
+  assert.equal(deriveStatus(facts({ booted: true, processorState: "stop" })), "running");
+});
+
+Deno.test("loadContainer: the proxy is ending once it reported its exit or its processor went idle after the boot", async () => {
+  await using tmp = await tempDir("unit-status-");
+  const processorDir = join(tmp.path, "remoteproc0");
+  const dir = join(tmp.path, "state", "fw1");
+  await Deno.mkdir(processorDir);
+  await Deno.mkdir(dir, { recursive: true });
+  // This test process stands for the proxy: alive whatever the files say.
+  const self = { pid: Deno.pid, startTime: processStartTime(Deno.pid)! };
+  const record = {
+    id: "fw1",
+    creator: self,
+    proxy: self,
+    processor: { name: "dsp0", dir: processorDir },
+    firmware: { path: "/nonexistent/fw", name: "fw", source: "fw" },
+    timings: DEFAULT_TIMINGS,
+  };
+  await Deno.writeTextFile(join(dir, "state.json"), JSON.stringify(record));
+  await Deno.writeTextFile(join(dir, "start-requested"), JSON.stringify({ at: "", by: self }));
+  const ctx = { root: join(tmp.path, "state") } as RuntimeContext;
+  const look = async (processorState: string, files: Record<string, unknown> = {}) => {
+    await Deno.writeTextFile(join(processorDir, "state"), `${processorState}\n`);
+    for (const [name, value] of Object.entries(files)) {
+      await Deno.writeTextFile(join(dir, name), JSON.stringify(value));
+    }
+    const c = loadContainer(ctx, "fw1");
+    return { status: c.status, ending: c.ending, booted: c.booted };
+  };
+  assert.deepEqual(await look("offline"), { status: "running", ending: false, booted: false }, "booting");
+  const booted = { "boot.json": { ok: true, message: "running" } };
+  assert.deepEqual(await look("running", booted), { status: "running", ending: false, booted: true });
+  assert.deepEqual(
+    await look("offline"),
+    { status: "stopped", ending: true, booted: true },
+    "stopped by kill",
+  );
+  assert.deepEqual(await look("crashed"), { status: "stopped", ending: false, booted: true }, "crashed");
+  const exited = { "exit.json": { code: 4, at: "" } };
+  assert.deepEqual(
+    await look("crashed", exited),
+    { status: "stopped", ending: true, booted: true },
+    "reported",
+  );
 });

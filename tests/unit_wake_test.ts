@@ -10,6 +10,7 @@ import { runProxy } from "../lib/proxy/driver.ts";
 import { EXIT, START_SIGNAL } from "../lib/proxy/machine.ts";
 import {
   markStartRequested,
+  markStopRequested,
   openWakeFifo,
   readContainerFiles,
   readProxyReady,
@@ -72,6 +73,18 @@ Deno.test("requestStop with `wake` is one byte in the FIFO (TERM or INT) and no 
     "SIGINT",
     "no FIFO: the request is the file",
   );
+});
+
+Deno.test("markStopRequested: the request on record as a file, an older one kept, a missing directory an error", async () => {
+  await using dir = await tempDir("unit-wake-");
+  markStopRequested(dir.path, "SIGINT");
+  assert.equal(readContainerFiles(dir.path).stopRequest?.signal, "SIGINT");
+  assert.equal((await Deno.stat(join(dir.path, "stop-requested"))).mode! & 0o777, 0o600);
+  // A kill that died after its request: the next one's request is the same stop.
+  markStopRequested(dir.path, "SIGTERM");
+  assert.equal(readContainerFiles(dir.path).stopRequest?.signal, "SIGINT");
+  const gone = join(dir.path, "gone");
+  assert.throws(() => markStopRequested(gone, "SIGTERM"), (err: Error) => err.message.includes(gone));
 });
 
 Deno.test("openWakeFifo: a `wake` that is no FIFO and cannot be opened for writing is an error, not a missing FIFO", async () => {

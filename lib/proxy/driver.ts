@@ -28,6 +28,7 @@ import {
   transition,
 } from "./machine.ts";
 import { isoTimestamp } from "../util/time.ts";
+import { isTransientWord, processorCondition } from "../remoteproc/kernel_state.ts";
 import { pathExists } from "../util/fs.ts";
 import { basename, dirname } from "../util/path.ts";
 
@@ -109,7 +110,14 @@ export async function runProxy(
     return { signal, handler };
   });
   let closed = false;
-  const tools: DriverTools = { push, log, closed: () => closed, idle: pauseThenPoll, timers: new Set() };
+  const tools: DriverTools = {
+    push,
+    log,
+    closed: () => closed,
+    idle: pauseThenPoll,
+    look: () => {},
+    timers: new Set(),
+  };
   let fifo: Deno.FsFile | undefined;
   let requests: RequestWatch | undefined;
   try {
@@ -121,6 +129,7 @@ export async function runProxy(
     writeProxyReady(dir, { pid: Deno.pid, startTime });
     requests = watchRequests(dir, record.timings.pollIntervalMs, tools, fifo);
     tools.idle = requests.idle;
+    tools.look = requests.look;
     // Nothing to do until start: look at the processor as the boot will, so that a problem is in the log
     // before start fails on it.
     const obstacle = record.processor && bootObstacle(record.processor.dir);
@@ -207,6 +216,8 @@ interface DriverTools {
   closed: () => boolean;
   /** How the running poll waits and reads the processor's state: {@link RequestWatch.idle}. */
   idle: (ms: number, poll: () => boolean) => Promise<void>;
+  /** Looks for requests now: {@link RequestWatch.look}. */
+  look: () => void;
   /** When the timers ({@link pause}) pending besides the running poll's are due (`performance.now()`). */
   timers: Set<number>;
 }
@@ -227,6 +238,11 @@ interface RequestWatch {
    * timer and one poll.
    */
   idle(ms: number, poll: () => boolean): Promise<void>;
+  /**
+   * Looks at the request files now, as a wake-up would: the running poll does when it sees the processor go
+   * idle, since `kill` puts its request on record before it stops the processor itself (killContainer).
+   */
+  look(): void;
 }
 
 /**
@@ -335,6 +351,7 @@ function watchRequests(
           if (told) return;
         }
       },
+      look,
       async close() {
         // A pending read ends on this byte (the loop sees the proxy closed), then the FIFO is closed.
         wake();
@@ -350,7 +367,7 @@ function watchRequests(
   } catch (err) {
     tools.log(`cannot watch ${dir} (${errorMessage(err)}): polling it every ${pollMs} ms instead`);
     poll();
-    return { close: () => Promise.resolve(), idle: pauseThenPoll };
+    return { close: () => Promise.resolve(), idle: pauseThenPoll, look };
   }
   (async () => {
     try {
@@ -368,6 +385,7 @@ function watchRequests(
       return Promise.resolve();
     },
     idle: pauseThenPoll,
+    look,
   };
 }
 
@@ -473,8 +491,11 @@ function perform(
             if (last !== UNREADABLE) log(`cannot read the processor state: ${errorMessage(err)}`);
             now = UNREADABLE;
           }
-          if (now === last) return told;
+          // A word `kill` just wrote to a fake tree, not yet answered, is no change.
+          if (now === last || isTransientWord(now)) return told;
           last = now;
+          // A stop on request, not by itself, when `kill` stopped it (its request is on record by then).
+          if (processorCondition(now) === "idle") tools.look();
           const recovery = now === "crashed" &&
             orUndefined(() => readAttribute(processor.dir, "recovery")) === "enabled";
           push({ type: "polled", state: now, recovery });

@@ -62,3 +62,20 @@ export function processorCondition(state: string): ProcessorCondition {
 export function isKernelState(state: string): state is KernelState {
   return (KERNEL_STATES as readonly string[]).includes(state);
 }
+
+/** What a fake tree's state file reads between a write and its simulator's answer. */
+const TRANSIENT_WORDS = ["start", "stop", ""];
+
+/**
+ * True when `state` is a word just written to a fake tree's state file and not yet answered ("start",
+ * "stop", or empty while the file is rewritten). A kernel answers inside the write, so it never shows one.
+ *
+ * @example
+ * ```ts
+ * isTransientWord("stop"); // true
+ * isTransientWord("offline"); // false
+ * ```
+ */
+export function isTransientWord(state: string): boolean {
+  return TRANSIENT_WORDS.includes(state);
+}

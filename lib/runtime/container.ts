@@ -7,6 +7,7 @@ import { join } from "../util/path.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import type { RuntimeContext } from "./context.ts";
 import { deriveStatus, type OciStatus } from "./status.ts";
+import { processorCondition } from "../remoteproc/kernel_state.ts";
 
 /** A container as found now: its record, the proxy to act on, and its derived status. */
 export interface Container {
@@ -19,6 +20,13 @@ export interface Container {
   proxyAlive: boolean;
   /** The proxy reported its exit code: it has finished, and its process is ending (or ended). */
   exited: boolean;
+  /** The proxy reported the firmware running (its boot report). */
+  booted: boolean;
+  /**
+   * The proxy has only to end: it reported its exit, or the processor went idle after its boot (it reports
+   * when it next looks, at once when `kill` stopped the processor).
+   */
+  ending: boolean;
   status: OciStatus;
   /** The directory holds the proxy's wake-up FIFO: a request is followed by a byte to it (wakeProxy). */
   wakeFifo: boolean;
@@ -47,7 +55,9 @@ export function loadContainer(ctx: RuntimeContext, id: string): Container {
   const exited = files.exitReport !== undefined;
   // A proxy that reported its exit is usually gone: then /proc's listing answers without a thrown error.
   const proxyAlive = exited && proxy !== null && !pidListed(proxy.pid) ? false : isAlive(proxy);
+  const bootedOk = booted?.ok === true;
   const processor = record?.processor;
+  const processorState = processor ? orUndefined(() => readAttribute(processor.dir, "state")) : undefined;
   const status = deriveStatus({
     // Only read when it decides the status (no proxy recorded): a dead creator's /proc entry is a thrown error.
     creatorAlive: record !== undefined && !record.proxy && isAlive(record.creator),
@@ -56,9 +66,22 @@ export function loadContainer(ctx: RuntimeContext, id: string): Container {
     exitReported: exited,
     startRequested: started !== undefined,
     startAbandoned: started !== undefined && booted === undefined && !isAlive(started.by),
-    processorState: processor ? orUndefined(() => readAttribute(processor.dir, "state")) : undefined,
+    booted: bootedOk,
+    processorState,
   });
-  return { id, dir, record, proxy, proxyAlive, exited, status, wakeFifo: files.wakeFifo };
+  return {
+    id,
+    dir,
+    record,
+    proxy,
+    proxyAlive,
+    exited,
+    booted: bootedOk,
+    ending: exited ||
+      (bootedOk && processorState !== undefined && processorCondition(processorState) === "idle"),
+    status,
+    wakeFifo: files.wakeFifo,
+  };
 }
 
 /**

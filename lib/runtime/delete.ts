@@ -51,9 +51,10 @@ export function deleteContainer(
       `cannot delete container ${id} that is not stopped: ${c.status}; stop it first (kill ${id}) or use delete --force`,
     );
   }
-  if (c.proxyAlive && (c.status === "created" || c.exited)) {
-    // A proxy waiting for start is asked to end (it never touched the processor); one that reported its exit
-    // is ending already. Either gets a moment to finish on its own before it is killed below.
+  if (c.proxyAlive && (c.status === "created" || c.ending)) {
+    // A proxy waiting for start is asked to end (it never touched the processor); one that reported its exit,
+    // or whose processor went idle after its boot (a kill), is ending already. Each gets a moment to finish
+    // on its own, and to report its exit code to the engine, before it is killed below.
     if (c.status === "created") orUndefined(() => requestStop(c.dir, "SIGTERM", c.wakeFifo));
     orUndefined(() => waitForProxyExit(id, c.proxy, PROXY_END_MS));
   }

@@ -1,6 +1,4 @@
-import { processorCondition } from "../remoteproc/kernel_state.ts";
-
-const TRANSIENT_WORDS = ["start", "stop", ""];
+import { isTransientWord, processorCondition } from "../remoteproc/kernel_state.ts";
 
 /** The OCI statuses this runtime reports (never "paused"). */
 export type OciStatus = "creating" | "created" | "running" | "stopped";
@@ -19,6 +17,8 @@ export interface StatusFacts {
   startRequested: boolean;
   /** The start command died before the proxy reported a boot: the start never went through. */
   startAbandoned?: boolean;
+  /** The proxy reported the firmware running. */
+  booted?: boolean;
   /** The processor's state attribute; undefined for a pod sandbox or when unreadable. */
   processorState: string | undefined;
 }
@@ -27,7 +27,7 @@ export interface StatusFacts {
  * Derives the OCI status, never trusting a stored one: no proxy recorded means creating while the creator
  * runs and stopped after it died; a dead proxy means stopped; a live proxy is created until start was
  * requested (or a start died before the proxy reported a boot), then running unless the processor has
- * crashed or left the runtime's control.
+ * crashed, left the runtime's control, or gone idle after the proxy reported its boot.
  *
  * @example
  * ```ts
@@ -42,8 +42,11 @@ export function deriveStatus(facts: StatusFacts): OciStatus {
   if (facts.processorState !== undefined) {
     const condition = processorCondition(facts.processorState);
     if (condition === "crashed" || condition === "gone") return "stopped";
+    // Idle after a boot: stopped (by `kill`, which stops it itself, or by itself), while the proxy that
+    // will report it is still to look.
+    if (condition === "idle" && facts.booted) return "stopped";
     // An unknown future state is "not running"; "start"/"stop" are a fake tree's words still being processed.
-    if (condition === "unknown" && !TRANSIENT_WORDS.includes(facts.processorState)) return "stopped";
+    if (condition === "unknown" && !isTransientWord(facts.processorState)) return "stopped";
   }
   return "running";
 }

@@ -190,14 +190,40 @@ export interface StopRequest {
  * Requests a graceful stop; the proxy reacts as to the signal itself. With `wake` (the directory holds the
  * wake-up FIFO) the request is the one byte written to the FIFO that stands for the signal
  * ({@link stopRequestIn}): the proxy opens its FIFO before it reports ready, so a command that found it
- * ready reaches it. Only the proxy reads a stop request, so no file is needed then, and the FIFO's byte
- * spares `kill` writing one (about 1 ms of its run). Without `wake` the request is the file `stop-requested`,
- * which the proxy's directory watch sees. When the byte cannot be written the file is written all the same,
- * though a proxy woken through its FIFO looks for it only until it is started (every ten polls).
+ * ready reaches it. Only the proxy reads a stop request, so no file is needed then (`kill`, when it stops
+ * the processor itself, puts one on record first: {@link markStopRequested}). Without `wake` the request is
+ * the file `stop-requested`, which the proxy's directory watch sees. When the byte cannot be written the
+ * file is written all the same, though a proxy woken through its FIFO looks for it only until it is started
+ * (every ten polls), and then when it sees its processor go idle.
  */
 export function requestStop(dir: string, signal: StopRequest["signal"], wake = false): void {
   if (wake && wakeProxy(dir, STOP_BYTES[signal])) return;
   writeJson(join(dir, STOP_REQUESTED), { signal, at: isoTimestamp() });
+}
+
+/**
+ * Puts a stop request on record as the file `stop-requested`, for a proxy that learns of the processor's stop
+ * from its poll: `kill` writes it before it stops the processor itself (see killContainer), and the running
+ * proxy reads it when it sees the processor go idle (a stop on request, not a stop by itself). Written in
+ * place, not renamed (two system calls fewer than a renamed file): the proxy reads it only after the stop,
+ * which comes after the write. An older request on record (a `kill` that died) is kept.
+ *
+ * @example
+ * ```ts
+ * markStopRequested(dir, "SIGTERM");
+ * ```
+ * @throws {RuntimeError} when the file cannot be written.
+ */
+export function markStopRequested(dir: string, signal: StopRequest["signal"]): void {
+  const path = join(dir, STOP_REQUESTED);
+  const text = JSON.stringify({ signal, at: isoTimestamp() } satisfies StopRequest) + "\n";
+  try {
+    using file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+    file.writeSync(new TextEncoder().encode(text));
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) return;
+    throw fsError(err, "write", path);
+  }
 }
 
 /** The bytes that stand for a stop request in the wake-up FIFO: "T" (SIGTERM) and "I" (SIGINT). */
