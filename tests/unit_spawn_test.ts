@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { spawnDetached, type SpawnOptions } from "../lib/process/spawn.ts";
-import { parseProxyLine, proxyLine } from "../lib/proxy/line.ts";
+import { parseProxyLine, proxyLine, readyPath } from "../lib/proxy/line.ts";
 import { waitFor } from "../lib/util/wait.ts";
 
 const WAYS: { via: "posix_spawn" | "Deno.Command"; options: SpawnOptions }[] = [
@@ -135,6 +135,33 @@ for (const { via, options } of WAYS) {
   });
 }
 
+Deno.test("spawnDetached (posix_spawn): waitReady wakes on the child's byte to /proc/PID/fd/readyFd, once", async () => {
+  // The child writes to the path it is sent, opened for reading and writing as the proxy does (tellReady).
+  const child = spawnDetached("/bin/sh", ["-c", 'read -r path; printf x 1<>"$path"; read -r more']);
+  try {
+    assert.equal(typeof child.readyFd, "number");
+    assert.equal(child.waitReady(20), false, "no byte yet: the wait runs out");
+    await child.send(`/proc/${Deno.pid}/fd/${child.readyFd}`);
+    let told = false;
+    const deadline = performance.now() + 10_000;
+    while (!told && performance.now() < deadline) told = child.waitReady(100);
+    assert.ok(told, "the child's byte did not end the wait");
+    assert.equal(child.waitReady(1), false, "told once; later calls only wait");
+  } finally {
+    await child.kill();
+  }
+});
+
+Deno.test("spawnDetached (Deno.Command): no readiness pipe; waitReady only waits", async () => {
+  const child = spawnDetached("/bin/sh", ["-c", "read -r line"], { ffi: false });
+  try {
+    assert.equal(child.readyFd, undefined);
+    assert.equal(child.waitReady(1), false);
+  } finally {
+    await child.kill();
+  }
+});
+
 Deno.test("spawnDetached: a program that cannot run is an error (posix_spawn) or exits 127 (the shell)", async () => {
   assert.throws(() => spawnDetached("/nonexistent/program", []), /posix_spawn failed with errno 2/);
   const child = spawnDetached("/nonexistent/program", [], { ffi: false });
@@ -144,10 +171,17 @@ Deno.test("spawnDetached: a program that cannot run is an error (posix_spawn) or
   );
 });
 
-Deno.test("proxyLine and parseProxyLine: the creator and the directory (spaces and all) round-trip", () => {
+Deno.test("proxyLine and parseProxyLine: the creator, the readiness descriptor and the directory round-trip", () => {
   for (const dir of ["/run/remoteproc-runtime/fw1", "/tmp/a b/c:d", "/"]) {
     const creator = { pid: 4242, startTime: "81234" };
     assert.deepEqual(parseProxyLine(proxyLine(creator, dir)), { creator, dir });
+    assert.deepEqual(parseProxyLine(proxyLine(creator, dir, 7)), { creator, dir, readyFd: 7 });
+  }
+  const assignment = parseProxyLine("4242:81234:7 /run/remoteproc-runtime/fw1")!;
+  assert.equal(readyPath(assignment), "/proc/4242/fd/7");
+  assert.equal(readyPath(parseProxyLine("4242:81234 /run/remoteproc-runtime/fw1")!), undefined);
+  for (const bad of ["1:1: /d", "1:1:x /d", "1:1:-3 /d", "1:1:2:3 /d", "1::2 /d"]) {
+    assert.equal(parseProxyLine(bad), undefined, bad);
   }
   for (
     const bad of ["", "4242:81234", "4242:81234 relative/dir", "0:1 /d", "x:1 /d", "4242 /d", "4242:1  /d"]

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { DEFAULT_TIMINGS } from "../lib/config/settings.ts";
 import { processStartTime } from "../lib/process/proc.ts";
 import { runProxy } from "../lib/proxy/driver.ts";
+import { tellReady } from "../lib/cli/proxy.ts";
 import { EXIT, START_SIGNAL } from "../lib/proxy/machine.ts";
 import {
   markStartRequested,
@@ -153,6 +154,30 @@ for (const fifo of [true, false]) {
     assert.equal(await openDescriptors(wakeFifoPath(dir.path)), 0);
   });
 }
+
+Deno.test("runProxy calls onReady right after its ready report; tellReady writes one byte for a live creator only", async () => {
+  await using dir = await tempDir("unit-wake-proxy-");
+  await sandboxDir(dir.path);
+  mkfifo(wakeFifoPath(dir.path));
+  let reportedFirst: boolean | undefined;
+  const run = runProxy(dir.path, self, () => {}, undefined, () => {
+    reportedFirst = readProxyReady(dir.path)?.pid === Deno.pid;
+  });
+  await waitFor(() => reportedFirst !== undefined, { timeoutMs: DEADLINE_MS, what: "onReady" });
+  assert.equal(reportedFirst, true, "onReady came before the ready report");
+  requestStop(dir.path, "SIGTERM", true);
+  assert.equal(await within(run, DEADLINE_MS), EXIT.stoppedOnRequest);
+
+  // A FIFO stands for create's pipe (both are FIFOs to open(2)); held open here, so its bytes stay.
+  const pipe = join(dir.path, "ready");
+  mkfifo(pipe);
+  using held = Deno.openSync(pipe, { read: true, write: true });
+  tellReady(pipe, { pid: self.pid, startTime: `${self.startTime}1` }); // another process with this pid
+  tellReady(pipe, self);
+  const buffer = new Uint8Array(8);
+  assert.equal(held.readSync(buffer), 1, "one byte: none for the creator that is gone");
+  tellReady(join(dir.path, "missing"), self); // no pipe: nothing thrown
+});
 
 Deno.test("runProxy with a wake-up FIFO: the start signal's request wakes it through the FIFO too", async () => {
   await using dir = await tempDir("unit-wake-proxy-");

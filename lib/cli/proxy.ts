@@ -3,7 +3,8 @@
  * lib/process/spawn.ts). main.ts runs it directly, without the CLI's modules.
  * @module
  */
-import { parseProxyLine } from "../proxy/line.ts";
+import { parseProxyLine, readyPath } from "../proxy/line.ts";
+import { isAlive, type ProcessIdentity } from "../process/proc.ts";
 import { runProxy } from "../proxy/driver.ts";
 import { writeLineSync } from "../util/fs.ts";
 
@@ -39,7 +40,14 @@ export async function proxyMain(args: string[], end?: (code: number) => never): 
     return fail(`expected "CREATOR-PID:START-TIME STATE-DIR" on standard input, got ${JSON.stringify(line)}`);
   }
   try {
-    return await runProxy(assignment.dir, assignment.creator, (text) => writeQuietly(Deno.stdout, text), end);
+    const ready = readyPath(assignment);
+    return await runProxy(
+      assignment.dir,
+      assignment.creator,
+      (text) => writeQuietly(Deno.stdout, text),
+      end,
+      ready === undefined ? undefined : () => tellReady(ready, assignment.creator),
+    );
   } catch (err) {
     // The container log gets one line, as from any command, not a stack trace.
     writeQuietly(Deno.stderr, `proxy: ${err instanceof Error ? err.message : String(err)}`);
@@ -53,6 +61,31 @@ export async function proxyMain(args: string[], end?: (code: number) => never): 
  * closed, journald restarted: EPIPE), and the proxy must still stop its processor, report crashes and exit
  * as its container does.
  */
+/**
+ * Tells the create waiting for this proxy (`creator`) that it is ready: one byte to the pipe at `path` (see
+ * readyPath in lib/proxy/line.ts), opened for reading and writing so that the open never waits for a reader.
+ * The path names a descriptor of the creator, which keeps it open for as long as it lives, so that the
+ * number never names another of its files; the byte is written only once the creator is known to be alive
+ * after the open (the same pid and start time: a pid reused by another process is never written to). The
+ * proxy has just seen the creator alive (ownRecord in lib/proxy/driver.ts) before it opens the path. A byte that cannot be written is
+ * no failure: create also looks for the ready report by itself, every millisecond.
+ *
+ * @example
+ * ```ts
+ * tellReady("/proc/4242/fd/7", { pid: 4242, startTime: "81234" });
+ * ```
+ */
+export function tellReady(path: string, creator: ProcessIdentity): void {
+  try {
+    using pipe = Deno.openSync(path, { read: true, write: true });
+    if (isAlive(creator)) pipe.writeSync(READY_BYTE);
+  } catch {
+    // create sees the report all the same
+  }
+}
+
+const READY_BYTE = new Uint8Array([1]);
+
 function writeQuietly(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {
   try {
     writeLineSync(stream, text);

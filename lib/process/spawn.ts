@@ -13,7 +13,8 @@
  * makes the container's wake-up FIFO ({@link SpawnedChild.makeFifo}): Deno has no call for it.
  * @module
  */
-import { cString, INT, int, O_CLOEXEC, SSIZE } from "./libc.ts";
+import { cString, INT, int, O_CLOEXEC, POLLIN, SSIZE } from "./libc.ts";
+import { sleepSync } from "../util/wait.ts";
 import { processStartTime } from "./proc.ts";
 import type { SelfCommand } from "./self_exec.ts";
 
@@ -30,6 +31,18 @@ export interface SpawnedChild {
   kill(): Promise<void>;
   /** Lets the child outlive this process: nothing is waited for at exit, and {@link kill} does nothing. */
   release(): void;
+  /**
+   * This process's descriptor of a pipe the child can tell its readiness on ({@link waitReady}): the child
+   * opens it as /proc/PID/fd/N (lib/proxy/line.ts, readyPath) and writes a byte. It stays open until this
+   * process ends or has killed the child (not when it releases the child), so that the number names this pipe
+   * for as long as the child may open it. Undefined where there is none (started with `Deno.Command`).
+   */
+  readonly readyFd?: number;
+  /**
+   * Blocks this thread up to `ms` (whole milliseconds) or until the child has written to its readiness pipe:
+   * true when it has, the first time (later calls only wait), else false. Without a pipe, a pause of `ms`.
+   */
+  waitReady(ms: number): boolean;
   /**
    * Creates a FIFO (named pipe) at `path`, mode 0600 less the umask, with libc's mkfifo(3) where the child
    * was started through libc (binding the call adds about 0.13 ms to a create, as each bound call does;
@@ -92,6 +105,7 @@ const LIBC_SYMBOLS = {
   // glibc 2.34 and later; without it the Deno.Command way is taken.
   posix_spawn_file_actions_addclosefrom_np: { parameters: ["buffer", "i32"], result: INT, optional: true },
   pipe2: { parameters: ["buffer", "i32"], result: INT },
+  poll: { parameters: ["buffer", "u64", "i32"], result: INT },
   write: { parameters: ["i32", "buffer", "usize"], result: SSIZE },
   close: { parameters: ["i32"], result: INT },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: INT },
@@ -129,9 +143,13 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
   const argv = new BigUint64Array(strings.length + 1);
   strings.forEach((s, i) => argv[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(s))));
 
-  const fds = new Int32Array(2);
+  const fds = new Int32Array(4);
   if (int(libc.pipe2(fds, O_CLOEXEC)) !== 0) throw new Error(`cannot start ${command}: pipe2 failed`);
   const [readEnd, writeEnd] = fds;
+  // The readiness pipe: both ends stay here (close-on-exec, and above 2), the child opens the write end
+  // through /proc; while this process holds it, the read end never reads as closed. Without it, the caller
+  // polls for readiness as it would without FFI.
+  const ready = int(libc.pipe2(fds.subarray(2), O_CLOEXEC)) === 0 ? [fds[2], fds[3]] as const : undefined;
   // Zeroed memory is what posix_spawnattr_init and posix_spawn_file_actions_init make (glibc memsets both).
   const attr = new Uint8Array(SPAWN_STRUCT_BYTES);
   // posix_spawnattr_t (glibc and musl alike on 64-bit Linux) holds its flags at offset 0 (a short in glibc, an
@@ -150,8 +168,14 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
   if (error === 0) error = int(libc.posix_spawn(pid, strings[0], actions, attr, argv, envp));
   // The actions list glibc allocated is left for the process's exit to free: create is short-lived.
   libc.close(readEnd);
+  let readyOpen = ready !== undefined;
+  const closeReady = () => {
+    if (readyOpen) { for (const fd of ready!) libc.close(fd); }
+    readyOpen = false;
+  };
   if (error !== 0) {
     libc.close(writeEnd);
+    closeReady();
     throw new Error(`cannot start ${command}: posix_spawn failed with errno ${error}`);
   }
   const child = pid[0];
@@ -162,6 +186,9 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
     if (pipeOpen) libc.close(writeEnd);
     pipeOpen = false;
   };
+  // struct pollfd { int fd; short events; short revents; } on the readiness pipe's read end.
+  const pollfd = new Int32Array([ready?.[0] ?? -1, POLLIN]);
+  let signalled = false;
   const reap = (options: number) => {
     if (status !== undefined) return;
     const raw = new Int32Array(1);
@@ -179,6 +206,16 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
       if (pipeOpen) libc.write(writeEnd, bytes, BigInt(bytes.length));
       closePipe();
       return Promise.resolve();
+    },
+    readyFd: ready?.[1],
+    waitReady(ms) {
+      if (!readyOpen || signalled) {
+        sleepSync(ms);
+        return false;
+      }
+      // A byte stays unread: a later poll would return at once (hence `signalled`).
+      signalled = int(libc.poll(pollfd, 1n, Math.ceil(ms))) > 0;
+      return signalled;
     },
     exitCode() {
       reap(WNOHANG);
@@ -198,11 +235,14 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
       reap(0);
       // Closed after the signal: a child that saw its input end first would exit on its own, with its own code.
       closePipe();
+      // The child is gone: it can no longer open the readiness pipe.
+      closeReady();
       return Promise.resolve();
     },
     release() {
       released = true;
       closePipe();
+      // The readiness pipe stays open: the child may still be about to open it (see readyFd).
     },
     makeFifo: (path) => int(libc.mkfifo(cString(path), 0o600)) === 0,
   };
@@ -244,6 +284,10 @@ function spawnWithCommand(command: string, args: string[]): SpawnedChild {
     pid: child.pid,
     via: "Deno.Command",
     send: (line) => closePipe(line),
+    waitReady(ms) {
+      sleepSync(ms);
+      return false;
+    },
     async exitCode() {
       // An exited child is a zombie until its status is collected: /proc no longer gives it a start time.
       if (status === undefined && processStartTime(child.pid) === undefined) {

@@ -70,6 +70,8 @@ const CONTROL_POLL_MS = 1;
  * No timers: waits are {@link pause}, so an idle proxy never loads Deno's timer machinery. A proxy whose
  * directory holds no record of its creator (see {@link ownRecord}) returns 0 at once, having done nothing.
  *
+ * `onReady`, when given, is called right after the ready report (to tell the creator, which waits for it).
+ *
  * `end`, when given, is called with the exit code right after the exit report, instead of returning: the
  * process ends with its FIFO (or watch) and signal listeners still open, for the kernel to close. Closing
  * them first took about 1 ms between the report and the exit, during which the `kill` that waits for the
@@ -87,6 +89,7 @@ export async function runProxy(
   creator: ProcessIdentity,
   print: (line: string) => void,
   end?: (code: number) => never,
+  onReady?: () => void,
 ): Promise<number> {
   const record = ownRecord(dir, creator);
   // The create that started this proxy failed or died before writing the record: nothing to do.
@@ -127,6 +130,7 @@ export async function runProxy(
     // (a byte written while nobody holds it open would be lost).
     fifo = orUndefined(() => openWakeFifo(dir));
     writeProxyReady(dir, { pid: Deno.pid, startTime });
+    onReady?.();
     requests = watchRequests(dir, record.timings.pollIntervalMs, tools, fifo);
     tools.idle = requests.idle;
     tools.look = requests.look;

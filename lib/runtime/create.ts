@@ -25,7 +25,6 @@ import { lockContainer } from "../store/lock.ts";
 import type { ContainerRecord } from "../store/record.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { crashPoint } from "../util/crash_point.ts";
-import { sleepSync } from "../util/wait.ts";
 import { type SpawnedChild, startProxy } from "../process/spawn.ts";
 import { proxyLine } from "../proxy/line.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -126,7 +125,7 @@ async function createWithProxy(
   const undo: (() => void)[] = [() => removeContainerDir(dir)];
   crashPoint("create:after-dir");
   // The proxy reads its record now, and reports ready while the firmware is copied.
-  await proxy.send(proxyLine(creator, dir));
+  await proxy.send(proxyLine(creator, dir, proxy.readyFd));
   try {
     using _lock = lockContainer(dir);
     crashPoint("create:after-record");
@@ -209,7 +208,9 @@ async function proxyReady(
         `the proxy was not ready within ${ctx.timings.readyTimeoutMs} ms; raise readyTimeoutMs in the configuration`,
       );
     }
-    sleepSync(READY_POLL_MS);
+    // Woken by the proxy's byte on the readiness pipe where there is one (it writes it right after its
+    // report): looking every millisecond alone saw the report 0.5 ms late on average.
+    child.waitReady(READY_POLL_MS);
   }
 }
 
