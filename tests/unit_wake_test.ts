@@ -16,6 +16,7 @@ import {
   readContainerFiles,
   readProxyReady,
   requestStop,
+  startRequestIn,
   stopRequestIn,
   wakeFifoPath,
   wakeProxy,
@@ -45,8 +46,11 @@ Deno.test("wakeProxy writes one byte to the FIFO of a reading proxy; a start req
   assert.equal(wakeProxy(dir.path), true);
   assert.equal(await fifo.read(buffer), 1);
   assert.equal(stopRequestIn(buffer.subarray(0, 1)), undefined, "a plain wake-up is no stop request");
+  assert.equal(startRequestIn(buffer.subarray(0, 1)), false, "nor a start request");
   markStartRequested(dir.path, null, true);
   assert.equal(await fifo.read(buffer), 1);
+  assert.equal(startRequestIn(buffer.subarray(0, 1)), true, "start's byte");
+  assert.equal(stopRequestIn(buffer.subarray(0, 1)), undefined);
   assert.ok(readContainerFiles(dir.path).startRequest);
 });
 
@@ -177,6 +181,20 @@ Deno.test("runProxy calls onReady right after its ready report; tellReady writes
   const buffer = new Uint8Array(8);
   assert.equal(held.readSync(buffer), 1, "one byte: none for the creator that is gone");
   tellReady(join(dir.path, "missing"), self); // no pipe: nothing thrown
+});
+
+Deno.test("runProxy with a wake-up FIFO: start's byte boots at once, and what else is on record is looked at after", async () => {
+  await using dir = await tempDir("unit-wake-proxy-");
+  await sandboxDir(dir.path);
+  mkfifo(wakeFifoPath(dir.path));
+  const run = runProxy(dir.path, self, () => {});
+  await waitFor(() => readProxyReady(dir.path) !== undefined, { timeoutMs: DEADLINE_MS, what: "ready" });
+  // A stop request as a file (no byte: it wakes nothing), then start's request and byte.
+  requestStop(dir.path, "SIGTERM", false);
+  markStartRequested(dir.path, null, true);
+  // Polls a minute apart: only the look that follows the boot can find the stop request in time.
+  assert.equal(await within(run, DEADLINE_MS), EXIT.stoppedOnRequest);
+  assert.equal(readContainerFiles(dir.path).bootReport?.ok, true, "booted first");
 });
 
 Deno.test("runProxy with a wake-up FIFO: the start signal's request wakes it through the FIFO too", async () => {

@@ -9,6 +9,7 @@ import {
   readRecord,
   readStartRequest,
   readStopRequest,
+  startRequestIn,
   stopRequestIn,
   WAKE_BYTE,
   wakeFifoPath,
@@ -297,6 +298,15 @@ function watchRequests(
       if (signal) {
         seen.stop = true;
         push({ type: "signal", signal });
+      }
+      if (!seen.start && startRequestIn(bytes)) {
+        // start's byte comes after its request file: the boot begins at once, and the look for anything else
+        // (the directory's removal, a stop request file) waits until it is under way (a microtask, which runs
+        // once the proxy's loop waits again). Looking first took 0.2 ms of every start.
+        seen.start = true;
+        push({ type: "signal", signal: START_SIGNAL });
+        queueMicrotask(look);
+        return;
       }
       look();
     };

@@ -172,12 +172,31 @@ export function readStartRequest(dir: string): StartRequest | undefined {
  * Requests the start: the proxy boots the firmware once it sees this file (as runc's `start` opens the FIFO
  * its container process waits on). A file, not a signal: `state` can never read created after it, and the
  * request needs no process-control call (Deno loads that code on demand, ~9 ms of every `start`). With
- * `wake` (the directory holds the wake-up FIFO), the proxy is then woken through it ({@link wakeProxy});
- * without, its directory watch sees the file.
+ * `wake` (the directory holds the wake-up FIFO), the proxy is then woken through it ({@link wakeProxy}) with
+ * the byte that stands for the request ({@link startRequestIn}); without, its directory watch sees the file.
  */
 export function markStartRequested(dir: string, by: ProcessIdentity | null, wake = false): void {
   writeJson(join(dir, START_REQUESTED), { at: isoTimestamp(), by });
-  if (wake) wakeProxy(dir);
+  if (wake) wakeProxy(dir, START_BYTE);
+}
+
+/**
+ * The byte that wakes the proxy for a start request, written only once the request file is there
+ * ({@link markStartRequested}): the proxy boots on it without reading the file first (see
+ * {@link startRequestIn}).
+ */
+const START_BYTE = new Uint8Array([0x53]);
+
+/**
+ * True when bytes read from the wake-up FIFO hold a start request's byte ({@link markStartRequested}).
+ *
+ * @example
+ * ```ts
+ * startRequestIn(new Uint8Array([1, 0x53])); // true
+ * ```
+ */
+export function startRequestIn(bytes: Uint8Array): boolean {
+  return bytes.includes(START_BYTE[0]);
 }
 
 /** A graceful stop request from `kill`: the signal it stands for. */
