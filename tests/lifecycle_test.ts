@@ -30,6 +30,13 @@ async function state(f: Fixture, id: string): Promise<Record<string, unknown>> {
   return JSON.parse(r.stdout);
 }
 
+/** Creates container fw1 (a bundle for dsp0) and starts it; returns its proxy's pid. */
+async function runningProxy(f: Fixture): Promise<number> {
+  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
+  await ok(f, ["start", "fw1"]);
+  return (await state(f, "fw1")).pid as number;
+}
+
 async function ok(f: Fixture, args: string[]): Promise<string> {
   const r = await f.cli(args);
   assert.equal(r.stderr, "", `${args.join(" ")}: ${r.stderr}`);
@@ -202,9 +209,7 @@ for (const spelling of ["15", "TERM", "term", "sigterm", "SIGTERM", "2", "INT", 
 for (const spelling of ["9", "KILL", "kill", "sigkill", "SIGKILL"]) {
   Deno.test(`kill with ${spelling} kills the proxy and leaves the processor offline`, async () => {
     await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
-    await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
-    await ok(f, ["start", "fw1"]);
-    const pid = (await state(f, "fw1")).pid as number;
+    const pid = await runningProxy(f);
     await ok(f, ["kill", "fw1", spelling]);
     assert.equal(await f.sim.state("dsp0"), "offline");
     assert.equal(await pidRunning(pid), false);
@@ -242,9 +247,7 @@ Deno.test("kill of a created container ends it without touching the processor", 
 
 Deno.test("proxy killed from outside: state reads stopped, delete stops the processor", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
-  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
-  await ok(f, ["start", "fw1"]);
-  const pid = (await state(f, "fw1")).pid as number;
+  const pid = await runningProxy(f);
   Deno.kill(pid, "SIGKILL");
   await waitForExit(pid);
   assert.equal((await state(f, "fw1")).status, "stopped");
@@ -257,9 +260,7 @@ Deno.test("proxy killed from outside: state reads stopped, delete stops the proc
 
 Deno.test("a crash with recovery disabled: the proxy exits with the crash code, state says stopped", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0", recovery: false }] });
-  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
-  await ok(f, ["start", "fw1"]);
-  const pid = (await state(f, "fw1")).pid as number;
+  const pid = await runningProxy(f);
   await f.sim.crash("dsp0");
   await waitForExit(pid);
   assert.equal(await proxyExitCode(f, "fw1"), EXIT.crashed);
@@ -272,9 +273,7 @@ Deno.test("a crash with recovery disabled: the proxy exits with the crash code, 
 
 Deno.test("a crash the kernel recovers from keeps the container running", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0", recovery: true, recoveryDelayMs: 20 }] });
-  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
-  await ok(f, ["start", "fw1"]);
-  const pid = (await state(f, "fw1")).pid as number;
+  const pid = await runningProxy(f);
   await f.sim.crash("dsp0");
   await f.sim.waitForState("dsp0", "running", 5_000);
   // The proxy polls every 100 ms; give it several polls' worth of chances to (wrongly) exit.
@@ -309,9 +308,7 @@ Deno.test("a processor gone idle with kill's request on record ends the proxy wi
 
 Deno.test("kill stops a running processor without the proxy's help; the proxy, let go, ends with 0", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
-  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
-  await ok(f, ["start", "fw1"]);
-  const pid = (await state(f, "fw1")).pid as number;
+  const pid = await runningProxy(f);
   Deno.kill(pid, "SIGSTOP");
   try {
     await ok(f, ["kill", "fw1"]);
@@ -563,9 +560,7 @@ async function assertCleanAfterRemoval(f: Fixture): Promise<void> {
 
 Deno.test("a running container whose state directory is removed does not leave its processor running", async () => {
   await using f = await makeFixture({ processors: [{ name: "dsp0" }] });
-  await ok(f, ["create", "--bundle", await f.bundle(), "fw1"]);
-  await ok(f, ["start", "fw1"]);
-  const pid = (await state(f, "fw1")).pid as number;
+  const pid = await runningProxy(f);
   await Deno.remove(join(f.root, "fw1"), { recursive: true });
   await f.sim.waitForState("dsp0", "offline", 10_000);
   await waitForExit(pid);

@@ -133,6 +133,15 @@ async function sandboxDir(path: string): Promise<void> {
   await Deno.writeTextFile(join(path, "state.json"), JSON.stringify(record));
 }
 
+/** Runs a pod sandbox proxy with a wake-up FIFO in `path` (see sandboxDir); gives its run once ready. */
+async function readySandboxProxy(path: string): Promise<{ run: Promise<number> }> {
+  await sandboxDir(path);
+  mkfifo(wakeFifoPath(path));
+  const run = runProxy(path, self, () => {});
+  await waitFor(() => readProxyReady(path) !== undefined, { timeoutMs: DEADLINE_MS, what: "ready" });
+  return { run };
+}
+
 for (const fifo of [true, false]) {
   const how = fifo
     ? "with a wake-up FIFO, the proxy reads it and watches nothing"
@@ -185,10 +194,7 @@ Deno.test("runProxy calls onReady right after its ready report; tellReady writes
 
 Deno.test("runProxy with a wake-up FIFO: start's byte boots at once, and what else is on record is looked at after", async () => {
   await using dir = await tempDir("unit-wake-proxy-");
-  await sandboxDir(dir.path);
-  mkfifo(wakeFifoPath(dir.path));
-  const run = runProxy(dir.path, self, () => {});
-  await waitFor(() => readProxyReady(dir.path) !== undefined, { timeoutMs: DEADLINE_MS, what: "ready" });
+  const { run } = await readySandboxProxy(dir.path);
   // A stop request as a file (no byte: it wakes nothing), then start's request and byte.
   requestStop(dir.path, "SIGTERM", false);
   markStartRequested(dir.path, null, true);
@@ -199,10 +205,7 @@ Deno.test("runProxy with a wake-up FIFO: start's byte boots at once, and what el
 
 Deno.test("runProxy with a wake-up FIFO: the start signal's request wakes it through the FIFO too", async () => {
   await using dir = await tempDir("unit-wake-proxy-");
-  await sandboxDir(dir.path);
-  mkfifo(wakeFifoPath(dir.path));
-  const run = runProxy(dir.path, self, () => {});
-  await waitFor(() => readProxyReady(dir.path) !== undefined, { timeoutMs: DEADLINE_MS, what: "ready" });
+  const { run } = await readySandboxProxy(dir.path);
   // The proxy's listener turns the signal into the start request; with nothing watching the directory, only
   // the byte it writes to its FIFO makes it look before a minute has passed.
   Deno.kill(Deno.pid, START_SIGNAL);

@@ -37,7 +37,9 @@ export async function proxyMain(args: string[], end?: (code: number) => never): 
   if (line === "") return 0;
   const assignment = parseProxyLine(line);
   if (!assignment) {
-    return fail(`expected "CREATOR-PID:START-TIME STATE-DIR" on standard input, got ${JSON.stringify(line)}`);
+    return fail(
+      `expected "CREATOR-PID:START-TIME[:READY-FD] STATE-DIR" on standard input, got ${JSON.stringify(line)}`,
+    );
   }
   try {
     const ready = readyPath(assignment);
@@ -56,19 +58,13 @@ export async function proxyMain(args: string[], end?: (code: number) => never): 
 }
 
 /**
- * Writes one line of the container log (the proxy's standard output or error, which it inherits from
- * create). A line that cannot be written is dropped: the log's reader may be gone (an engine's log pipe
- * closed, journald restarted: EPIPE), and the proxy must still stop its processor, report crashes and exit
- * as its container does.
- */
-/**
  * Tells the create waiting for this proxy (`creator`) that it is ready: one byte to the pipe at `path` (see
  * readyPath in lib/proxy/line.ts), opened for reading and writing so that the open never waits for a reader.
  * The path names a descriptor of the creator, which keeps it open for as long as it lives, so that the
  * number never names another of its files; the byte is written only once the creator is known to be alive
  * after the open (the same pid and start time: a pid reused by another process is never written to). The
- * proxy has just seen the creator alive (ownRecord in lib/proxy/driver.ts) before it opens the path. A byte that cannot be written is
- * no failure: create also looks for the ready report by itself, every millisecond.
+ * proxy has just seen the creator alive (ownRecord in lib/proxy/driver.ts) before it opens the path. A byte
+ * that cannot be written is no failure: create also looks for the ready report by itself, every millisecond.
  *
  * @example
  * ```ts
@@ -86,6 +82,12 @@ export function tellReady(path: string, creator: ProcessIdentity): void {
 
 const READY_BYTE = new Uint8Array([1]);
 
+/**
+ * Writes one line of the container log (the proxy's standard output or error, which it inherits from
+ * create). A line that cannot be written is dropped: the log's reader may be gone (an engine's log pipe
+ * closed, journald restarted: EPIPE), and the proxy must still stop its processor, report crashes and exit
+ * as its container does.
+ */
 function writeQuietly(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {
   try {
     writeLineSync(stream, text);

@@ -36,9 +36,9 @@ export function proxyLine(
 }
 
 /**
- * Where the proxy of `assignment` tells its creator it is ready, or undefined: the creator's own descriptor of
- * a pipe, reached through /proc (the proxy inherits no descriptor but its standard ones). Opened for reading
- * and writing, as a FIFO (which this is to open(2)), it never waits for a reader.
+ * Where the proxy of `assignment` tells its creator it is ready, or undefined: the creator's own descriptor
+ * of a pipe, reached through /proc (the proxy inherits no descriptor but its standard ones). Opened for
+ * reading and writing, as a FIFO (which this is to open(2)), it never waits for a reader.
  *
  * @example
  * ```ts
