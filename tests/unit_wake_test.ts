@@ -80,14 +80,15 @@ Deno.test("requestStop with `wake` is one byte in the FIFO (TERM or INT) and no 
   );
 });
 
-Deno.test("markStopRequested: the request on record as a file, an older one kept, a missing directory an error", async () => {
+Deno.test("markStopRequested: the request on record as a file, renamed into place; a missing directory an error", async () => {
   await using dir = await tempDir("unit-wake-");
   markStopRequested(dir.path, "SIGINT");
   assert.equal(readContainerFiles(dir.path).stopRequest?.signal, "SIGINT");
   assert.equal((await Deno.stat(join(dir.path, "stop-requested"))).mode! & 0o777, 0o600);
-  // A kill that died after its request: the next one's request is the same stop.
+  // A kill that died after its request: the next one's request replaces it, and no temp file is left.
   markStopRequested(dir.path, "SIGTERM");
-  assert.equal(readContainerFiles(dir.path).stopRequest?.signal, "SIGINT");
+  assert.equal(readContainerFiles(dir.path).stopRequest?.signal, "SIGTERM");
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["stop-requested"]);
   const gone = join(dir.path, "gone");
   assert.throws(() => markStopRequested(gone, "SIGTERM"), (err: Error) => err.message.includes(gone));
 });

@@ -217,15 +217,14 @@ export interface StopRequest {
  */
 export function requestStop(dir: string, signal: StopRequest["signal"], wake = false): void {
   if (wake && wakeProxy(dir, STOP_BYTES[signal])) return;
-  writeJson(join(dir, STOP_REQUESTED), { signal, at: isoTimestamp() });
+  markStopRequested(dir, signal);
 }
 
 /**
  * Puts a stop request on record as the file `stop-requested`, for a proxy that learns of the processor's stop
  * from its poll: `kill` writes it before it stops the processor itself (see killContainer), and the running
- * proxy reads it when it sees the processor go idle (a stop on request, not a stop by itself). Written in
- * place, not renamed (two system calls fewer than a renamed file): the proxy reads it only after the stop,
- * which comes after the write. An older request on record (a `kill` that died) is kept.
+ * proxy reads it when it sees the processor go idle (a stop on request, not a stop by itself). Written to a
+ * temp file and renamed, as every state file is.
  *
  * @example
  * ```ts
@@ -234,15 +233,7 @@ export function requestStop(dir: string, signal: StopRequest["signal"], wake = f
  * @throws {RuntimeError} when the file cannot be written.
  */
 export function markStopRequested(dir: string, signal: StopRequest["signal"]): void {
-  const path = join(dir, STOP_REQUESTED);
-  const text = JSON.stringify({ signal, at: isoTimestamp() } satisfies StopRequest) + "\n";
-  try {
-    using file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
-    file.writeSync(new TextEncoder().encode(text));
-  } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists) return;
-    throw fsError(err, "write", path);
-  }
+  writeJson(join(dir, STOP_REQUESTED), { signal, at: isoTimestamp() } satisfies StopRequest);
 }
 
 /** The bytes that stand for a stop request in the wake-up FIFO: "T" (SIGTERM) and "I" (SIGINT). */
