@@ -224,6 +224,12 @@ Deno.test("cleanupOrphans: copies interrupted before their record was written ar
   // While the container directory exists, its copy is referenced and kept.
   assert.deepEqual((await cleanupOrphans(context(f))).removed, []);
   assert.equal((await storedCopies(f)).length, 1);
+  // The proxy of the crashed create still adopts the record (it was sent its line first) and writes its ready
+  // report into the directory; removed before that write, the directory could gain a file as it is emptied.
+  await waitFor(() => Deno.stat(join(f.root, "fw1", "proxy.json")).then(() => true, () => false), {
+    timeoutMs: 10_000,
+    what: "the crashed create's proxy to report ready",
+  });
   await Deno.remove(join(f.root, "fw1"), { recursive: true });
   await proxyEndsOnItsOwn(f, "fw1");
   // A temp file of an interrupted copy goes too.

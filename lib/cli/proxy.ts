@@ -6,6 +6,7 @@
 import { parseProxyLine, readyPath } from "../proxy/line.ts";
 import { isAlive, type ProcessIdentity } from "../process/proc.ts";
 import { runProxy } from "../proxy/driver.ts";
+import { WAKE_BYTE } from "../store/container_store.ts";
 import { writeLineSync } from "../util/fs.ts";
 
 /** The longest line accepted on standard input. */
@@ -74,13 +75,11 @@ export async function proxyMain(args: string[], end?: (code: number) => never): 
 export function tellReady(path: string, creator: ProcessIdentity): void {
   try {
     using pipe = Deno.openSync(path, { read: true, write: true });
-    if (isAlive(creator)) pipe.writeSync(READY_BYTE);
+    if (isAlive(creator)) pipe.writeSync(WAKE_BYTE);
   } catch {
     // create sees the report all the same
   }
 }
-
-const READY_BYTE = new Uint8Array([1]);
 
 /**
  * Writes one line of the container log (the proxy's standard output or error, which it inherits from

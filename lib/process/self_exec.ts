@@ -42,8 +42,8 @@ export const PROXY_V8_FLAGS = "--max-semi-space-size=1";
  * `MALLOC_ARENA_MAX=1`: glibc's allocator keeps one arena for all of the process's threads. By default each
  * thread that allocates gets an arena of its own, and an idle proxy's arenas grew from about 1.1-1.2 MiB of
  * private memory to 2.2-2.4 MiB over its first hour, in steps, where with one arena they stayed at
- * 0.8-0.9 MiB and the main heap grew by 0.2-0.25 MiB instead (four proxies of each side by side; README, Benchmark). The
- * proxy's threads are idle nearly always, so they do not contend for the one arena.
+ * 0.8-0.9 MiB and the main heap grew by 0.2-0.25 MiB instead (four proxies of each side by side; README,
+ * Benchmark). The proxy's threads are idle nearly always, so they do not contend for the one arena.
  *
  * `DENO_NO_UPDATE_CHECK=1`: Deno's update check off. Half a second after it starts, a `deno run`
  * process that is still running asks dl.deno.land for Deno's latest version, and asks again at every start

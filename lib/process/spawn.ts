@@ -170,8 +170,9 @@ function spawnWithLibc(libc: Libc, command: string, args: string[]): SpawnedChil
   libc.close(readEnd);
   let readyOpen = ready !== undefined;
   const closeReady = () => {
-    if (readyOpen) { for (const fd of ready!) libc.close(fd); }
+    if (!readyOpen) return;
     readyOpen = false;
+    for (const fd of ready!) libc.close(fd);
   };
   if (error !== 0) {
     libc.close(writeEnd);

@@ -18,13 +18,11 @@ export interface Container {
   /** The proxy to signal: the recorded one, or the one that reported ready to (or was started by) a create that died. */
   proxy: ProcessIdentity | null;
   proxyAlive: boolean;
-  /** The proxy reported its exit code: it has finished, and its process is ending (or ended). */
-  exited: boolean;
   /** The proxy reported the firmware running (its boot report). */
   booted: boolean;
   /**
-   * The proxy has only to end: it reported its exit, or the processor went idle after its boot (it reports
-   * when it next looks, at once when `kill` stopped the processor).
+   * The proxy has only to end: it reported its exit code (its process is ending, or ended), or the processor
+   * went idle after its boot (it reports when it next looks, at once when `kill` stopped the processor).
    */
   ending: boolean;
   status: OciStatus;
@@ -75,7 +73,6 @@ export function loadContainer(ctx: RuntimeContext, id: string): Container {
     record,
     proxy,
     proxyAlive,
-    exited,
     booted: bootedOk,
     ending: exited ||
       (bootedOk && processorState !== undefined && processorCondition(processorState) === "idle"),
